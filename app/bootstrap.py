@@ -1,0 +1,95 @@
+"""The one place that wires store, sync, services and ui together."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from app.paths import user_data_dir
+
+log = logging.getLogger("command_desk")
+
+
+def _home(args: argparse.Namespace) -> Path:
+    home = Path(args.home) if args.home else user_data_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def open_context(cache: Path, server_url: str | None):
+    """Open the cache and build the services (no Qt)."""
+    from app.services.changes import ChangeBus
+    from app.services.context import AppContext
+    from app.store.db import Store
+    from app.store.device import ensure_device
+
+    store = Store(cache)
+    device_id = store.write_sync(ensure_device)
+    return AppContext(store=store, bus=ChangeBus(), device_id=device_id, server_url=server_url)
+
+
+def run_console(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=os.environ.get("COMMAND_DESK_LOG", "WARNING"),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.screenshot and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    home = _home(args)
+    cache = Path(args.cache) if args.cache else home / "cache.db"
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    import qasync
+    from app.services import embedded_server, signin
+    from app.store.db import StoreError
+    from app.ui import app_setup
+    from app.ui.main_window import MainWindow
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    settings = app_setup.prepare_application(qapp, lang=args.lang, theme=args.theme, home=home)
+
+    server = None
+    server_url = args.server
+    if not server_url and not args.no_server:
+        server = embedded_server.EmbeddedServer(home / "server", demo_scale=args.demo_scale)
+        server_url = server.start()
+    try:
+        ctx = open_context(cache, server_url)
+    except StoreError as e:
+        QMessageBox.critical(None, "应急指挥台 Command Desk", f"{e.message_zh}\n\n{e.message_en}")
+        if server:
+            server.stop()
+        return 2
+
+    ctx.user = signin.sign_in_for_start(ctx, username=args.user, password_stdin=args.password_stdin,
+                                        embedded=server is not None)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    if server_url and ctx.user is not None:
+        from app.services.sync_engine import SyncEngine
+
+        ctx.sync = SyncEngine(ctx)
+        if ctx.pending_tokens:
+            ctx.sync.use_tokens(ctx.pending_tokens)
+
+    window = MainWindow(ctx, settings=settings, briefing=args.briefing)
+    code = 0
+    try:
+        if args.screenshot:
+            code = app_setup.screenshot_and_exit(window, Path(args.screenshot), args.size, loop)
+        else:
+            window.show()
+            if ctx.sync is not None:
+                ctx.sync.start()
+            with loop:
+                code = loop.run_until_complete(app_setup.until_closed(window))
+    finally:
+        if ctx.sync is not None:
+            ctx.sync.stop()
+        ctx.store.close()
+        if server:
+            server.stop()
+    return code

@@ -1,0 +1,1 @@
+"""Deterministic demo district (synthetic, modelled on the figures of seed 003)."""

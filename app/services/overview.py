@@ -1,0 +1,77 @@
+"""Live counts for the overview panel and the briefing screen, read from the cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+
+from app.domain.enums import OPEN_INCIDENT_STATUSES
+from app.store.schema import table_for
+
+WATCHED_ENTITIES = ("incident", "team", "shelter", "stock_movement", "supply_item", "dispatch",
+                    "warning", "risk_source")
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    open_incidents: int
+    responding_incidents: int
+    teams_standby: int
+    teams_dispatched: int
+    shelters_open: int
+    shelter_spare: int
+    stock_below_min: int
+    stock_expiring: int
+    warnings_active: int
+    risk_major: int
+
+    @property
+    def stock_alerts(self) -> int:
+        return self.stock_below_min + self.stock_expiring
+
+
+def _count(conn: sa.Connection, table: sa.Table, *where: sa.ColumnElement) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(table)
+                        .where(table.c.deleted.is_(False), *where)).scalar() or 0
+
+
+def stock_levels(conn: sa.Connection) -> sa.Select:
+    """Quantity per (warehouse, item): the sum of movements, never a stored figure."""
+    m = table_for("stock_movement")
+    return (sa.select(m.c.warehouse_id, m.c.item_id, sa.func.sum(m.c.delta).label("quantity"))
+            .where(m.c.deleted.is_(False), m.c.drill.isnot(True))
+            .group_by(m.c.warehouse_id, m.c.item_id))
+
+
+def read_overview(conn: sa.Connection, today: dt.date | None = None) -> Overview:
+    today = today or dt.date.today()
+    inc, team, shelter = table_for("incident"), table_for("team"), table_for("shelter")
+    item, warning, risk = table_for("supply_item"), table_for("warning"), table_for("risk_source")
+    move = table_for("stock_movement")
+    real = sa.or_(inc.c.drill.is_(None), inc.c.drill.is_(False))
+    levels = stock_levels(conn).subquery()
+    below = conn.execute(
+        sa.select(sa.func.count()).select_from(levels.join(item, item.c.id == levels.c.item_id))
+        .where(item.c.min_level.isnot(None), levels.c.quantity < item.c.min_level)).scalar() or 0
+    horizon = (today + dt.timedelta(days=30)).isoformat()
+    expiring = _count(conn, move, move.c.delta > 0, move.c.expires_on.isnot(None),
+                      move.c.expires_on <= horizon)
+    spare = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(shelter.c.capacity - sa.func.coalesce(shelter.c.occupancy, 0)), 0))
+        .where(shelter.c.deleted.is_(False), shelter.c.status == "open")).scalar() or 0
+    return Overview(
+        open_incidents=_count(conn, inc, inc.c.status.in_(OPEN_INCIDENT_STATUSES), real),
+        responding_incidents=_count(conn, inc, inc.c.status == "responding", real),
+        teams_standby=_count(conn, team, team.c.status == "standby"),
+        teams_dispatched=_count(conn, team, team.c.status.in_(("dispatched", "on_scene", "returning"))),
+        shelters_open=_count(conn, shelter, shelter.c.status.in_(("open", "full"))),
+        shelter_spare=int(spare),
+        stock_below_min=int(below),
+        stock_expiring=expiring,
+        warnings_active=_count(conn, warning, warning.c.status.in_(("issued", "updated"))),
+        risk_major=_count(conn, risk, risk.c.grade.in_(("red", "orange"))),
+    )
+
+

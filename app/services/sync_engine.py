@@ -1,0 +1,199 @@
+"""The sync coordinator: one asyncio task that pushes the outbox, then pulls, then waits.
+
+Runs on the qasync loop; HTTP calls go to a network executor and SQLite writes to
+the store's single writer, so the GUI thread only ever awaits. Woken by new local
+changes (the change bus), by the server's "rev" events, and by a slow timer.
+Nothing here ever drops a queued change: offline, signed out or too old, the
+outbox just waits (SYNC_RESEARCH.md §3.13–3.15).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from app.domain import clock
+from app.services import sync_status as S
+from app.services.changes import ChangeSet
+from app.store import outbox as ob
+from app.store import pull as pl
+from app.store.device import read_state
+
+from app.sync import transport as T
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 5000
+PUSH_BATCH = 500
+IDLE_POLL_S = 30.0
+MAX_BACKOFF_S = 60.0
+
+
+class SyncEngine:
+    def __init__(self, ctx: Any, transport: T.SyncTransport | None = None):
+        self.ctx = ctx
+        self.transport = transport or T.SyncTransport(ctx.server_url)
+        self.refresh_token: str | None = None
+        self.status = S.SyncStatus(state=S.SYNCING)
+        self._subscribers: list[Callable[[S.SyncStatus], None]] = []
+        self._net = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync-net")
+        self._lock = asyncio.Lock()
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe = ctx.bus.subscribe(self._on_change)
+
+    def use_tokens(self, login_answer: dict) -> None:
+        self.transport.access_token = login_answer.get("access_token")
+        self.refresh_token = login_answer.get("refresh_token")
+
+    # -- status -----------------------------------------------------------------------------
+    def subscribe(self, fn: Callable[[S.SyncStatus], None]) -> None:
+        self._subscribers.append(fn)
+
+    def _set(self, **changes: Any) -> None:
+        self.status = dataclasses.replace(self.status, **changes)
+        for fn in list(self._subscribers):
+            fn(self.status)
+
+    async def _refresh_counts(self) -> None:
+        counts = await self._read(ob.status_counts)
+        self._set(**counts)
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _call(self, fn: Callable, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._net, functools.partial(fn, *args))
+
+    async def _write(self, fn: Callable, *args: Any) -> Any:
+        return await asyncio.wrap_future(self.ctx.store.write(fn, *args))
+
+    async def _read(self, fn: Callable, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._net, functools.partial(self.ctx.store.read, fn, *args))
+
+    def _on_change(self, changes: ChangeSet) -> None:
+        if changes.origin == "local":
+            self.wake()
+
+    def wake(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # -- one round --------------------------------------------------------------------------
+    async def sync_once(self) -> None:
+        """Push everything queued, then pull until caught up. Raises transport errors."""
+        async with self._lock:
+            await self._push_all()
+            await self._pull_all()
+            await self._refresh_counts()
+            now = clock.now()
+            self._set(state=S.SYNCED, offline_since=None, message="", last_pull_ok=now)
+
+    async def _push_all(self) -> None:
+        while True:
+            batch = await self._read(ob.next_batch, PUSH_BATCH)
+            if not batch:
+                return
+            body = {"device_id": self.ctx.device_id, "schema_version": ob.SCHEMA_VERSION,
+                    "mutations": [ob.to_wire(m) for m in batch]}
+            try:
+                answer = await self._authed(self.transport.push, body)
+            except T.SequenceGap as gap:
+                # The server lost or never saw earlier mutations (e.g. restored from backup):
+                # queue again everything from the sequence it expects.
+                requeued = await self._write(ob.requeue_from, gap.expected)
+                if not requeued:
+                    raise
+                continue
+            results = answer.get("results") if isinstance(answer, dict) else None
+            if not isinstance(results, list):
+                raise T.BadResponse("push answer has no results")
+            await self._write(ob.record_results, results, clock.now_iso())
+            self._set(last_push_ok=clock.now())
+            if len(results) < len(batch):
+                return  # the server stopped early; the rest goes next round
+
+    async def _pull_all(self) -> None:
+        state = await self._read(read_state)
+        cursor = max(state.get("pull_cursor") or 0, state.get("staging_cursor") or 0)
+        start = cursor
+        while True:
+            page = await self._authed(self.transport.pull, cursor, PAGE_SIZE)
+            changes = pl.check_page(page, cursor)
+            target = page.get("high_watermark") if isinstance(page.get("high_watermark"), int) else None
+            await self._write(pl.stage_page, changes, page["next_cursor"], target)
+            cursor = page["next_cursor"]
+            if target:
+                self._set(state=S.SYNCING, done=cursor - start, total=max(target - start, 1), server_rev=target)
+            if not page.get("has_more"):
+                break
+        touched = await self._write(pl.apply_staged)
+        if touched:
+            for entity, ids in touched.items():
+                self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
+
+    async def _authed(self, fn: Callable, *args: Any) -> Any:
+        """Call once; on 401 refresh the token once and call again (never loops: PowerSync #1034)."""
+        try:
+            return await self._call(fn, *args)
+        except T.AuthExpired:
+            if not self.refresh_token:
+                raise
+            self.transport.access_token = None  # never retry with the stale token
+            tokens = await self._call(self.transport.refresh, self.refresh_token)
+            self.refresh_token = tokens.get("refresh_token", self.refresh_token)
+            return await self._call(fn, *args)
+
+    # -- the task ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.get_event_loop()
+        self._wake = asyncio.Event()
+        self._task = self._loop.create_task(self._run())
+
+    def stop(self) -> None:
+        self._unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+        self._net.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self) -> None:
+        backoff = 1.0
+        while True:
+            assert self._wake is not None
+            self._wake.clear()
+            wait = IDLE_POLL_S
+            try:
+                await self.sync_once()
+                backoff = 1.0
+            except T.Offline as e:
+                self._set(state=S.OFFLINE, offline_since=self.status.offline_since or clock.now(),
+                          message=str(e))
+                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
+            except T.AuthExpired as e:
+                self._set(state=S.SIGNIN_NEEDED, message=str(e))
+                wait = None  # until someone signs in again and wakes us
+            except T.UpdateRequired as e:
+                self._set(state=S.UPDATE_REQUIRED, message=str(e))
+                wait = None
+            except (T.TransportError, pl.BadPage) as e:
+                log.warning("sync round failed: %s", e)
+                self._set(state=S.OFFLINE, offline_since=self.status.offline_since or clock.now(),
+                          message=str(e))
+                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
+            except Exception:  # the sync task must never die: log and retry later
+                log.exception("sync round crashed")
+                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
+            try:
+                await self._refresh_counts()
+            except Exception:
+                log.exception("reading outbox counts failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass

@@ -1,0 +1,103 @@
+"""The transactional outbox: every local change queues one mutation in the same transaction.
+
+Callers pass the open write connection, so the change and its outbox row commit
+or vanish together (SYNC_PROTOCOL.md invariant 1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.store.schema import outbox, table_for
+
+SCHEMA_VERSION = 1
+
+PENDING = "pending"
+IN_FLIGHT = "in_flight"
+TERMINAL = ("applied", "applied_with_conflict", "rejected")
+
+
+def next_device_seq(conn: sa.Connection) -> int:
+    # Runs on the single writer inside BEGIN IMMEDIATE, so MAX+1 cannot race.
+    return (conn.execute(sa.select(sa.func.max(outbox.c.device_seq))).scalar() or 0) + 1
+
+
+def enqueue(conn: sa.Connection, *, entity: str, entity_id: str, op: str, payload: dict[str, Any],
+            base_rev: dict[str, int] | None, author_id: str | None, client_time: str) -> str:
+    mutation_id = str(uuid.uuid4())
+    conn.execute(outbox.insert().values(
+        mutation_id=mutation_id, device_seq=next_device_seq(conn), entity=entity,
+        entity_id=entity_id, op=op, payload=payload, base_rev=base_rev, author_id=author_id,
+        client_time=client_time, schema_version=SCHEMA_VERSION, status=PENDING))
+    return mutation_id
+
+
+def waiting_count(conn: sa.Connection) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(outbox)
+                        .where(outbox.c.status.in_((PENDING, IN_FLIGHT)))).scalar()
+
+
+def pending_ids(conn: sa.Connection, entity: str) -> set[str]:
+    """Ids of records with changes not yet confirmed by the server (the pending mark in lists)."""
+    rows = conn.execute(sa.select(outbox.c.entity_id).where(
+        outbox.c.entity == entity, outbox.c.status.in_((PENDING, IN_FLIGHT))))
+    return {r[0] for r in rows}
+
+
+def next_batch(conn: sa.Connection, limit: int) -> list[dict[str, Any]]:
+    """The oldest unsent mutations, in device_seq order (the server applies them in that order)."""
+    rows = conn.execute(sa.select(outbox).where(outbox.c.status.in_((PENDING, IN_FLIGHT)))
+                        .order_by(outbox.c.device_seq).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
+def to_wire(row: dict[str, Any]) -> dict[str, Any]:
+    m = {"mutation_id": row["mutation_id"], "device_seq": row["device_seq"], "entity": row["entity"],
+         "entity_id": row["entity_id"], "op": row["op"], "payload": row["payload"],
+         "client_time": row["client_time"]}
+    if row.get("base_rev"):
+        m["base_rev"] = row["base_rev"]
+    if row.get("author_id"):
+        m["author_id"] = row["author_id"]
+    return m
+
+
+def record_results(conn: sa.Connection, results: list[dict[str, Any]], now: str) -> int:
+    """Store the server's verdict on each mutation; unknown ids in the answer are ignored."""
+    n = 0
+    for r in results:
+        if not isinstance(r, dict) or r.get("outcome") not in TERMINAL:
+            continue
+        rev = r.get("rev") if isinstance(r.get("rev"), int) else None
+        err = None
+        if r["outcome"] == "rejected":
+            err = f"{r.get('code', '')}: {r.get('message', '')}".strip(": ")
+        n += conn.execute(outbox.update().where(outbox.c.mutation_id == str(r.get("mutation_id"))).values(
+            status=r["outcome"], applied_rev=rev, result=r, acked_at=now, last_error=err,
+            attempts=outbox.c.attempts + 1)).rowcount
+    return n
+
+
+def requeue_from(conn: sa.Connection, device_seq: int) -> int:
+    """Send again every mutation from ``device_seq`` on (the server lost them, e.g. a restore).
+
+    Returns how many this console still holds from that point; 0 means it cannot
+    supply what the server asks for, which the engine must report, never ignore.
+    """
+    held = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.device_seq == device_seq)
+    if not conn.execute(held).scalar():
+        return 0
+    return conn.execute(outbox.update().where(outbox.c.device_seq >= device_seq)
+                        .values(status=PENDING)).rowcount
+
+
+def status_counts(conn: sa.Connection) -> dict[str, int]:
+    conflict = table_for("sync_conflict")
+    rejected = conn.execute(sa.select(sa.func.count()).select_from(outbox)
+                            .where(outbox.c.status == "rejected")).scalar()
+    conflicts = conn.execute(sa.select(sa.func.count()).select_from(conflict)
+                             .where(conflict.c.status == "open", conflict.c.deleted.is_(False))).scalar()
+    return {"waiting": waiting_count(conn), "rejected": rejected or 0, "conflicts": conflicts or 0}

@@ -1,0 +1,1 @@
+"""Wire schema shared with the server, and the console's HTTP transport."""

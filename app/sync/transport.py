@@ -1,0 +1,141 @@
+"""The console's HTTP client for the sync API (blocking; the engine runs it in an executor).
+
+Every call has a timeout, there are no hidden retries (retry policy lives in the
+engine, where idempotency is explicit), and every failure becomes one of a few
+typed errors the engine knows how to act on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 30.0
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a hostile server cannot make the console parse 1 GB
+
+
+class TransportError(Exception):
+    """Base class: something kept this call from completing."""
+
+
+class Offline(TransportError):
+    """No answer (connection refused, timeout, 5xx): try again later."""
+
+
+class AuthExpired(TransportError):
+    """401: the access token is no longer good."""
+
+
+class Forbidden(TransportError):
+    pass
+
+
+class UpdateRequired(TransportError):
+    """426: this console is too old for the server; keep working locally and keep the queue."""
+
+
+class CursorExpired(TransportError):
+    """410: the cursor is older than the server's tombstone horizon; resync fully, keep the outbox."""
+
+
+class SequenceGap(TransportError):
+    def __init__(self, expected: int, message: str = ""):
+        super().__init__(message or f"server expects device_seq {expected}")
+        self.expected = expected
+
+
+class Rejected(TransportError):
+    """Another 4xx: the request itself was refused."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code = status, code
+
+
+class BadResponse(TransportError):
+    """The server answered with something that is not the protocol."""
+
+
+class SyncTransport:
+    def __init__(self, base_url: str, session: requests.Session | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        adapter = HTTPAdapter(max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.access_token: str | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/api/v1{path}"
+
+    def _headers(self, auth: bool) -> dict[str, str]:
+        if auth and self.access_token:
+            return {"Authorization": f"Bearer {self.access_token}"}
+        return {}
+
+    def _call(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> Any:
+        try:
+            resp = self.session.request(method, self._url(path), headers=self._headers(auth),
+                                        timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True, **kw)
+            body = resp.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
+        except (requests.ConnectionError, requests.Timeout) as e:
+            raise Offline(str(e)) from e
+        except requests.RequestException as e:
+            raise Offline(str(e)) from e
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise BadResponse("response too large")
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        if resp.status_code >= 500:
+            raise Offline(f"server error {resp.status_code}")
+        if resp.status_code >= 400:
+            self._raise_for(resp.status_code, data)
+        if data is None:
+            raise BadResponse(f"{method} {path}: body is not JSON")
+        return data
+
+    def _raise_for(self, status: int, data: Any) -> None:
+        err = (data or {}).get("error", {}) if isinstance(data, dict) else {}
+        code, message = str(err.get("code", status)), str(err.get("message", ""))
+        if status == 401:
+            raise AuthExpired(message or "unauthorised")
+        if status == 403:
+            raise Forbidden(message or "forbidden")
+        if status == 409 and isinstance(err.get("expected_device_seq"), int):
+            raise SequenceGap(err["expected_device_seq"], message)
+        if status == 410:
+            raise CursorExpired(message)
+        if status == 426:
+            raise UpdateRequired(message)
+        raise Rejected(status, code, message)
+
+    # -- the API ----------------------------------------------------------------------------
+    def health(self) -> dict:
+        return self._call("GET", "/health", auth=False)
+
+    def login(self, username: str, password: str, device_id: str) -> dict:
+        data = self._call("POST", "/auth/login", auth=False,
+                          json={"username": username, "password": password, "device_id": device_id})
+        self.access_token = data["access_token"]
+        return data
+
+    def refresh(self, refresh_token: str) -> dict:
+        data = self._call("POST", "/auth/refresh", auth=False, json={"refresh_token": refresh_token})
+        self.access_token = data["access_token"]
+        return data
+
+    def push(self, body: dict) -> dict:
+        return self._call("POST", "/sync/push", json=body)
+
+    def pull(self, cursor: int, limit: int) -> dict:
+        return self._call("GET", "/sync/pull", params={"cursor": cursor, "limit": limit})
+
+    def device_state(self) -> dict:
+        return self._call("GET", "/sync/device-state")
