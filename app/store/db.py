@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy import event, exc
 
 from app.store import migrate
-from app.store.textindex import unigram_text
+from app.store.index import live_index_enabled
+from app.store.textindex import normalise, unigram_text
 from app.store.schema import APPLICATION_ID
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def _set_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
     # The search triggers call this on every write (app/store/textindex.py says why).
     dbapi_conn.create_function("cd_unigrams", 1, unigram_text, deterministic=True)
+    dbapi_conn.create_function("cd_fold", 1, normalise, deterministic=True)
+    dbapi_conn.create_function("cd_live_index", 0, live_index_enabled)
 
 
 def make_engine(path: Path | str, *, immediate: bool) -> sa.Engine:

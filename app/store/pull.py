@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from app.domain.entities import ENTITIES
 from app.domain.validate import is_uuid
+from app.store.index import bulk_indexing, index_entity_rows
 from app.store.outbox import IN_FLIGHT, PENDING
 from app.store.schema import ENTITY_TABLES, outbox, pull_staging, sync_state
 
@@ -105,8 +106,10 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
     touched: dict[str, set[str]] = {}
     for entity, rid in conn.execute(sa.select(pull_staging.c.entity, pull_staging.c.id)):
         touched.setdefault(entity, set()).add(rid)
-    for entity in touched:
-        conn.execute(sa.text(_APPLY_SQL[entity]))
+    with bulk_indexing():
+        for entity in touched:
+            conn.execute(sa.text(_APPLY_SQL[entity]))
+            index_entity_rows(conn, entity, staged_only=True)
     _rebase_pending(conn, touched)
     state = conn.execute(sa.select(sync_state.c.staging_cursor).where(sync_state.c.id == 1)).scalar()
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.domain.entities import APPEND_ONLY, entity
 from app.domain.validate import validate_record
 from app.store import outbox
+from app.store.index import bulk_indexing, index_entity_rows
 from app.store.schema import table_for
 
 
@@ -61,12 +62,17 @@ def bulk_load(conn: sa.Connection, rows: Iterable[tuple[str, Mapping[str, Any]]]
     """Insert confirmed records (from a snapshot or the demo) without queuing mutations."""
     n = 0
     batch: dict[str, list[dict]] = {}
-    for entity_name, data in rows:
-        batch.setdefault(entity_name, []).append(dict(data))
-        n += 1
-        if n % chunk == 0:
-            _flush(conn, batch)
-    _flush(conn, batch)
+    seen: set[str] = set()
+    with bulk_indexing():
+        for entity_name, data in rows:
+            batch.setdefault(entity_name, []).append(dict(data))
+            seen.add(entity_name)
+            n += 1
+            if n % chunk == 0:
+                _flush(conn, batch)
+        _flush(conn, batch)
+        for entity_name in seen:
+            index_entity_rows(conn, entity_name, staged_only=False)
     return n
 
 

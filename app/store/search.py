@@ -4,9 +4,10 @@ Each whitespace-separated term picks the index that answers it correctly
 (app/store/textindex.py explains the two FTS5 tables):
 
 - three or more characters: the trigram table, as an exact phrase;
-- one or two CJK characters: the unigram table, as a phrase of single characters;
+- one or two CJK characters: the unigram table, as a phrase of single characters,
+  confirmed by LIKE on the folded text (the unigram table ignores punctuation);
 - one or two characters that are not all CJK ("3号", "A1"): LIKE on the trigram
-  table, which SQLite ≥ 3.51 answers correctly (3.40's trigram LIKE counted bytes).
+  table's text, which SQLite ≥ 3.51 answers correctly (3.40's counted bytes).
 
 Terms are ANDed. User text only ever reaches SQL as bound parameters, quoted
 as an FTS5 phrase, so quotes, AND/OR/NEAR and * are searched as typed.
@@ -36,38 +37,46 @@ def like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _term_clause(term: str, n: int) -> tuple[str, dict]:
-    key = f"t{n}"
-    if len(term) >= 3:
-        return (f"r.rowid IN (SELECT rowid FROM search_doc WHERE search_doc MATCH :{key})",
-                {key: fts_phrase(term)})
-    if all(is_cjk(c) for c in term):
-        return (f"r.rowid IN (SELECT rowid FROM search_uni WHERE search_uni MATCH :{key})",
-                {key: fts_phrase(unigram_text(term).strip())})
-    return (f"r.rowid IN (SELECT rowid FROM search_doc WHERE text LIKE :{key} ESCAPE '\\')",
-            {key: like_pattern(term)})
-
-
 def search_query(query: str, entities: Iterable[str] | None = None,
                  limit: int = 200) -> tuple[str, dict] | None:
-    """The SQL and parameters for a search, or None for an empty query."""
+    """The SQL and parameters for a search, or None for an empty query.
+
+    Only whitelisted table names and generated placeholders are formatted into
+    the statement; every piece of the user's text is a bound parameter.
+    """
     terms = normalise(query).split()
     if not terms:
         return None
-    clauses, params = [], {}
-    for n, term in enumerate(terms):
-        clause, p = _term_clause(term, n)
-        clauses.append(clause)
-        params.update(p)
+    long_terms = [t for t in terms if len(t) >= 3]
+    short_cjk = [t for t in terms if len(t) < 3 and all(is_cjk(c) for c in t)]
+    short = [t for t in terms if len(t) < 3]
+    where: list[str] = []
+    params: dict = {"limit": limit}
+    uni = " AND ".join(fts_phrase(" ".join(t)) for t in short_cjk)
+    if long_terms:
+        source, order = "search_doc d", "d.rowid"
+        where.append("search_doc MATCH :tri")
+        params["tri"] = " AND ".join(fts_phrase(t) for t in long_terms)
+        if short_cjk:
+            where.append("d.rowid IN (SELECT rowid FROM search_uni WHERE search_uni MATCH :uni)")
+            params["uni"] = uni
+    elif short_cjk:
+        source, order = "search_uni u JOIN search_doc d ON d.rowid = u.rowid", "u.rowid"
+        where.append("search_uni MATCH :uni")
+        params["uni"] = uni
+    else:
+        source, order = "search_doc d", "d.rowid"
+    # Short terms are confirmed against the folded text: exact, whatever the index found.
+    for n, term in enumerate(short):
+        where.append(f"d.text LIKE :l{n} ESCAPE '\\'")
+        params[f"l{n}"] = like_pattern(term)
     ents = list(entities or ())
     if ents:
-        names = ", ".join(f":e{i}" for i in range(len(ents)))
-        clauses.append(f"r.entity IN ({names})")
+        where.append("r.entity IN (" + ", ".join(f":e{i}" for i in range(len(ents))) + ")")
         params.update({f"e{i}": e for i, e in enumerate(ents)})
-    params["limit"] = limit
     # Newest rows first: the index grows in write order, which is what an officer scans.
-    sql = ("SELECT r.entity, r.ref_id FROM search_ref r WHERE " + " AND ".join(clauses)
-           + " ORDER BY r.rowid DESC LIMIT :limit")
+    sql = (f"SELECT r.entity, r.ref_id FROM {source} JOIN search_ref r ON r.rowid = d.rowid "  # noqa: S608
+           f"WHERE {' AND '.join(where)} ORDER BY {order} DESC LIMIT :limit")
     return sql, params
 
 

@@ -1,0 +1,56 @@
+"""The shift on watch now, for the status bar."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+
+from app.domain import clock
+from app.store.schema import table_for
+
+# Shift status is free text on the wire (DOMAIN.md gives no enumeration yet); these mean "finished".
+_FINISHED = ("closed", "handed_over", "cancelled")
+
+
+@dataclasses.dataclass(frozen=True)
+class ShiftInfo:
+    id: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str | None
+    leader_name: str | None
+
+
+def _parse(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return clock.to_beijing(t if t.tzinfo else t.replace(tzinfo=clock.BEIJING))
+
+
+def current_shift(conn: sa.Connection, now: dt.datetime | None = None) -> ShiftInfo | None:
+    """The open shift whose hours contain ``now``; failing that, the latest one marked open."""
+    now = now or clock.now()
+    shift, user = table_for("shift"), table_for("user")
+    query = (sa.select(shift.c.id, shift.c.starts_at, shift.c.ends_at, shift.c.status,
+                       user.c.name.label("leader_name"))
+             .select_from(shift.outerjoin(user, user.c.id == shift.c.leader_id))
+             .where(shift.c.deleted.is_(False),
+                    sa.or_(shift.c.status.is_(None), shift.c.status.notin_(_FINISHED)))
+             .order_by(sa.func.julianday(shift.c.starts_at).desc()).limit(50))
+    fallback = None
+    for r in conn.execute(query):
+        starts, ends = _parse(r.starts_at), _parse(r.ends_at)
+        if starts is None or ends is None:
+            continue
+        info = ShiftInfo(r.id, starts, ends, r.status, r.leader_name)
+        if starts <= now < ends:
+            return info
+        if fallback is None and r.status == "open":
+            fallback = info
+    return fallback

@@ -1,0 +1,35 @@
+"""An older cache upgrades on start and keeps (and indexes) what it held."""
+
+import uuid
+
+import sqlalchemy as sa
+
+from app.store import migrate
+from app.store.db import Store, make_engine
+from app.store.schema import APPLICATION_ID
+from app.store.search import search
+
+
+def test_cache_made_by_revision_0001_upgrades_to_head_with_its_rows_searchable(tmp_path):
+    path = tmp_path / "old.db"
+    engine = make_engine(path, immediate=True)
+    entry_id, incident_id = str(uuid.uuid4()), str(uuid.uuid4())
+    with engine.connect() as conn:
+        migrate.upgrade(conn, "0001")
+        conn.exec_driver_sql(f"PRAGMA application_id={APPLICATION_ID}")  # as Store stamps every cache
+        assert migrate.current(conn) == "0001"
+        conn.execute(sa.text("INSERT INTO duty_log_entry (id, kind, body, occurred_at, deleted) "
+                             "VALUES (:i, 'receive', '越秀区北京街接报火灾', '2026-11-01T08:00:00+08:00', 0)"),
+                     {"i": entry_id})
+        conn.execute(sa.text("INSERT INTO incident (id, title, category, severity, status, occurred_at, "
+                             "deleted) VALUES (:i, '11·1 北京街火灾', 'accident', 'IV', 'reported', "
+                             "'2026-11-01T08:00:00+08:00', 0)"), {"i": incident_id})
+        conn.commit()
+    engine.dispose()
+
+    with Store(path) as store:
+        assert store.read(migrate.current) == migrate.head()
+        assert {h.id for h in store.read(search, "火灾")} == {entry_id, incident_id}
+        assert [h.id for h in store.read(search, "接报")] == [entry_id]
+        assert store.read(lambda c: c.exec_driver_sql(
+            "SELECT body FROM duty_log_entry WHERE id = ?", (entry_id,)).scalar()) == "越秀区北京街接报火灾"
