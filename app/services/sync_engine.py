@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import functools
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,6 @@ from app.services.changes import ChangeSet
 from app.store import outbox as ob
 from app.store import pull as pl
 from app.store.device import read_state
-
 from app.sync import transport as T
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,14 @@ PAGE_SIZE = 5000
 PUSH_BATCH = 500
 IDLE_POLL_S = 30.0
 MAX_BACKOFF_S = 60.0
+
+
+def _parse_event(message: Any) -> dict | None:
+    try:
+        event = json.loads(message)
+    except (TypeError, ValueError):
+        return None
+    return event if isinstance(event, dict) else None
 
 
 class SyncEngine:
@@ -90,7 +98,9 @@ class SyncEngine:
         """Push everything queued, then pull until caught up. Raises transport errors."""
         async with self._lock:
             await self._push_all()
-            await self._pull_all()
+            if await self._pull_all() == "epoch_changed":
+                await self._push_all()
+                await self._pull_all()
             await self._refresh_counts()
             now = clock.now()
             self._set(state=S.SYNCED, offline_since=None, message="", last_pull_ok=now)
@@ -124,19 +134,46 @@ class SyncEngine:
         cursor = max(state.get("pull_cursor") or 0, state.get("staging_cursor") or 0)
         start = cursor
         while True:
-            page = await self._authed(self.transport.pull, cursor, PAGE_SIZE)
+            try:
+                page = await self._authed(self.transport.pull, cursor, PAGE_SIZE)
+            except T.CursorExpired:
+                # Offline longer than the server keeps tombstones: start again from 0, outbox kept.
+                await self._write(pl.start_full_resync, state.get("server_epoch"))
+                cursor = start = 0
+                continue
+            epoch = page.get("server_epoch") if isinstance(page, dict) else None
+            if state.get("server_epoch") and epoch and epoch != state["server_epoch"]:
+                await self._recover_from_restore(epoch)
+                return "epoch_changed"
+            if epoch and not state.get("server_epoch"):
+                await self._write(pl.set_epoch, epoch)
+                state["server_epoch"] = epoch
             changes = pl.check_page(page, cursor)
             target = page.get("high_watermark") if isinstance(page.get("high_watermark"), int) else None
             await self._write(pl.stage_page, changes, page["next_cursor"], target)
             cursor = page["next_cursor"]
             if target:
-                self._set(state=S.SYNCING, done=cursor - start, total=max(target - start, 1), server_rev=target)
+                self._set(state=S.SYNCING, done=cursor - start, total=max(target - start, 1))
             if not page.get("has_more"):
                 break
         touched = await self._write(pl.apply_staged)
+        self._set(server_rev=cursor)
         if touched:
             for entity, ids in touched.items():
                 self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
+
+    async def _recover_from_restore(self, epoch: str) -> None:
+        """The server was restored from a backup (new epoch): give it back what it lost.
+
+        Every mutation after the server's last known device_seq is queued again
+        (the ledger makes that idempotent), and the cache is pulled afresh from 0
+        so rows the server no longer has do not linger (SYNC_RESEARCH.md §3.11).
+        """
+        known = await self._authed(self.transport.device_state)
+        last = known.get("last_device_seq", 0) if isinstance(known, dict) else 0
+        requeued = await self._write(ob.requeue_from, int(last) + 1)
+        await self._write(pl.start_full_resync, epoch)
+        log.warning("server epoch changed to %s; %d mutations queued again, full resync", epoch, requeued)
 
     async def _authed(self, fn: Callable, *args: Any) -> Any:
         """Call once; on 401 refresh the token once and call again (never loops: PowerSync #1034)."""
@@ -155,12 +192,39 @@ class SyncEngine:
         self._loop = asyncio.get_event_loop()
         self._wake = asyncio.Event()
         self._task = self._loop.create_task(self._run())
+        self._events_task = self._loop.create_task(self._listen_events())
 
     def stop(self) -> None:
         self._unsubscribe()
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, getattr(self, "_events_task", None)):
+            if task is not None:
+                task.cancel()
         self._net.shutdown(wait=False, cancel_futures=True)
+
+    async def _listen_events(self) -> None:
+        """Wake the sync loop when the server says a revision beyond ours was committed."""
+        import websockets
+
+        backoff = 1.0
+        while True:
+            token = self.transport.access_token
+            if token:
+                url = self.transport.base_url.replace("http", "ws", 1) + "/api/v1/events"
+                try:
+                    async with websockets.connect(f"{url}?token={token}", open_timeout=5,
+                                                  max_size=64 * 1024) as ws:
+                        backoff = 1.0
+                        async for message in ws:
+                            event = _parse_event(message)
+                            rev = event.get("rev") if event and event.get("type") == "rev" else None
+                            if isinstance(rev, int) and rev > self.status.server_rev:
+                                self.wake()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # refused, dropped, token expired: the poll loop still runs
+                    log.debug("events socket: %s", e)
+            await asyncio.sleep(backoff)  # reconnect pacing, not synchronisation
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     async def _run(self) -> None:
         backoff = 1.0
@@ -195,5 +259,5 @@ class SyncEngine:
                 log.exception("reading outbox counts failed")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

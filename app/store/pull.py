@@ -106,6 +106,9 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
     touched: dict[str, set[str]] = {}
     for entity, rid in conn.execute(sa.select(pull_staging.c.entity, pull_staging.c.id)):
         touched.setdefault(entity, set()).add(rid)
+    full = conn.execute(sa.select(sync_state.c.pull_cursor).where(sync_state.c.id == 1)).scalar() == 0
+    if full:
+        touched.update(_drop_rows_the_server_no_longer_has(conn))
     with bulk_indexing():
         for entity in touched:
             conn.execute(sa.text(_APPLY_SQL[entity]))
@@ -116,6 +119,24 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
         pull_cursor=state, staging_target=None))
     conn.execute(pull_staging.delete())
     return touched
+
+
+def _drop_rows_the_server_no_longer_has(conn: sa.Connection) -> dict[str, set[str]]:
+    """On a full resync, confirmed rows absent from the server's answer are gone for good.
+
+    Rows never confirmed (server_rev NULL) and rows with queued changes stay.
+    """
+    dropped: dict[str, set[str]] = {}
+    unsent = sa.select(outbox.c.entity_id).where(outbox.c.status.in_((PENDING, IN_FLIGHT)))
+    for entity, table in ENTITY_TABLES.items():
+        staged = sa.select(pull_staging.c.id).where(pull_staging.c.entity == entity)
+        gone = sa.select(table.c.id).where(table.c.server_rev.isnot(None), table.c.id.not_in(staged),
+                                           table.c.id.not_in(unsent))
+        ids = {r[0] for r in conn.execute(gone)}
+        if ids:
+            conn.execute(table.delete().where(table.c.id.in_(ids)))
+            dropped[entity] = ids
+    return dropped
 
 
 def _rebase_pending(conn: sa.Connection, touched: Mapping[str, set[str]]) -> None:
@@ -133,3 +154,14 @@ def reset_staging(conn: sa.Connection) -> None:
     """Forget a half-downloaded catch-up (e.g. after the server's epoch changed)."""
     conn.execute(pull_staging.delete())
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(staging_cursor=0, staging_target=None))
+
+
+def set_epoch(conn: sa.Connection, epoch: str) -> None:
+    conn.execute(sync_state.update().where(sync_state.c.id == 1).values(server_epoch=epoch))
+
+
+def start_full_resync(conn: sa.Connection, epoch: str) -> None:
+    """Pull everything again from revision 0; the outbox is kept untouched."""
+    conn.execute(pull_staging.delete())
+    conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
+        server_epoch=epoch, pull_cursor=0, staging_cursor=0, staging_target=None))
