@@ -129,38 +129,50 @@ class SyncEngine:
             if len(results) < len(batch):
                 return  # the server stopped early; the rest goes next round
 
-    async def _pull_all(self) -> None:
+    async def _pull_all(self) -> str | None:
         state = await self._read(read_state)
         cursor = max(state.get("pull_cursor") or 0, state.get("staging_cursor") or 0)
         start = cursor
-        while True:
-            try:
-                page = await self._authed(self.transport.pull, cursor, PAGE_SIZE)
-            except T.CursorExpired:
-                # Offline longer than the server keeps tombstones: start again from 0, outbox kept.
-                await self._write(pl.start_full_resync, state.get("server_epoch"))
-                cursor = start = 0
-                continue
-            epoch = page.get("server_epoch") if isinstance(page, dict) else None
-            if state.get("server_epoch") and epoch and epoch != state["server_epoch"]:
-                await self._recover_from_restore(epoch)
-                return "epoch_changed"
-            if epoch and not state.get("server_epoch"):
-                await self._write(pl.set_epoch, epoch)
-                state["server_epoch"] = epoch
-            changes = pl.check_page(page, cursor)
-            target = page.get("high_watermark") if isinstance(page.get("high_watermark"), int) else None
-            await self._write(pl.stage_page, changes, page["next_cursor"], target)
-            cursor = page["next_cursor"]
-            if target:
-                self._set(state=S.SYNCING, done=cursor - start, total=max(target - start, 1))
-            if not page.get("has_more"):
-                break
+        # The next page is requested before the current one is staged, so the network and
+        # the writer thread work at the same time.
+        ahead = asyncio.ensure_future(self._authed(self.transport.pull, cursor, PAGE_SIZE))
+        try:
+            while True:
+                try:
+                    page = await ahead
+                except T.CursorExpired:
+                    # Offline longer than the server keeps tombstones: start again from 0, outbox kept.
+                    await self._write(pl.start_full_resync, state.get("server_epoch"))
+                    cursor = start = 0
+                    ahead = asyncio.ensure_future(self._authed(self.transport.pull, cursor, PAGE_SIZE))
+                    continue
+                epoch = page.get("server_epoch") if isinstance(page, dict) else None
+                if state.get("server_epoch") and epoch and epoch != state["server_epoch"]:
+                    await self._recover_from_restore(epoch)
+                    return "epoch_changed"
+                if epoch and not state.get("server_epoch"):
+                    await self._write(pl.set_epoch, epoch)
+                    state["server_epoch"] = epoch
+                changes = pl.check_page(page, cursor)
+                hw = page.get("high_watermark")
+                target = hw if isinstance(hw, int) and not isinstance(hw, bool) else None
+                if page.get("has_more"):
+                    ahead = asyncio.ensure_future(
+                        self._authed(self.transport.pull, page["next_cursor"], PAGE_SIZE))
+                await self._write(pl.stage_page, changes, page["next_cursor"], target)
+                cursor = page["next_cursor"]
+                if target:
+                    self._set(state=S.SYNCING, done=cursor - start, total=max(target - start, 1))
+                if not page.get("has_more"):
+                    break
+        finally:
+            if not ahead.done():
+                ahead.cancel()
         touched = await self._write(pl.apply_staged)
         self._set(server_rev=cursor)
-        if touched:
-            for entity, ids in touched.items():
-                self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
+        for entity, ids in touched.items():
+            self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
+        return None
 
     async def _recover_from_restore(self, epoch: str) -> None:
         """The server was restored from a backup (new epoch): give it back what it lost.
