@@ -1,0 +1,202 @@
+"""The FastAPI application: routes, auth dependency, start-up. Logic lives in the services.
+
+Blocking work (SQL, argon2) runs in the thread pool; the event loop only parses,
+routes and fans out events. No ``from __future__ import annotations`` here: FastAPI reads
+the route signatures at runtime, and they name closures (Caller) of create_app.
+"""
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+import pydantic
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from app.server import auth, blobs, errors, push, sneakernet
+from app.server.auth import Principal
+from app.server.config import Settings
+from app.server.db import init_schema, make_engine, meta, now_iso, reader
+from app.server.errors import ApiError
+from app.server.events import EventHub
+from app.server.limits import BodyLimit, check_schema_version, read_json
+from app.server.pull import pull
+from app.server.tables import device
+from app.sync import wire
+
+API = "/api/v1"
+
+
+def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
+    engine = engine or make_engine(settings.database_url)
+    hub = EventHub(engine, settings.event_poll_s)
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        await run_in_threadpool(init_schema, engine)  # create_all: first version, no migrations yet
+        with engine.connect() as conn:
+            state["secret"] = settings.secret or meta(conn).secret
+        await hub.start()
+        yield
+        await hub.stop()
+        engine.dispose()
+
+    app = FastAPI(title="Command Desk server", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    errors.install(app)
+
+    def limit_for(path: str) -> int:
+        if path.startswith(f"{API}/blobs/"):
+            return settings.max_blob_bytes
+        if path in (f"{API}/sync/push", f"{API}/sync/import"):
+            return settings.max_push_bytes
+        return settings.max_small_body_bytes
+
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+
+    def principal(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "unauthorized", "需要登录 / sign-in required",
+                           headers={"WWW-Authenticate": "Bearer"})
+        return auth.principal_from_token(engine, state["secret"], token.strip())
+
+    Caller = Annotated[Principal, Depends(principal)]
+
+    def validated(model: type[pydantic.BaseModel], raw: Any) -> Any:
+        try:
+            return model.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            raise ApiError(422, "invalid_request", "请求格式无效 / invalid request",
+                           details=errors.validation_details(exc.errors())) from exc
+
+    def epoch() -> str:
+        with engine.connect() as conn:
+            return meta(conn).server_epoch
+
+    @app.get(f"{API}/health")
+    def health() -> dict:
+        return {"status": "ok", "schema_version": wire.SCHEMA_VERSION,
+                "min_schema_version": wire.MIN_SCHEMA_VERSION, "server_time": now_iso(),
+                "server_epoch": epoch()}
+
+    @app.post(f"{API}/auth/login")
+    def login(body: wire.LoginRequest) -> dict:
+        return auth.login(engine, settings, state["secret"], body.username, body.password, body.device_id)
+
+    @app.post(f"{API}/auth/refresh")
+    def refresh(body: wire.RefreshRequest) -> dict:
+        return auth.refresh(engine, settings, state["secret"], body.refresh_token, body.device_id)
+
+    async def run_batch(fn, *args) -> JSONResponse:
+        try:
+            done = await run_in_threadpool(fn, *args)
+        except push.StopBatch as stop:
+            if stop.committed_rev is not None:
+                hub.publish_threadsafe(stop.committed_rev)
+            raise stop.error from None
+        if done["committed_rev"] is not None:
+            hub.publish_threadsafe(done["committed_rev"])
+        return JSONResponse(done["body"])
+
+    @app.post(f"{API}/sync/push")
+    async def push_route(request: Request, who: Caller) -> JSONResponse:
+        if not who.can_write:
+            raise ApiError(403, "read_only", "只读账户不能上传变更 / read-only account cannot push")
+        raw = await read_json(request)
+        if isinstance(raw, dict):
+            mutations = raw.get("mutations")
+            if isinstance(mutations, list) and len(mutations) > settings.max_mutations:
+                raise ApiError(413, "batch_too_large", f"一次最多 {settings.max_mutations} 条变更 / at most "
+                               f"{settings.max_mutations} mutations per push", limit=settings.max_mutations)
+            check_schema_version(raw.get("schema_version"))
+        body = validated(wire.PushRequest, raw)
+        if body.device_id != who.device_id:
+            raise ApiError(403, "device_mismatch",
+                           "终端编号与登录令牌不符 / device_id differs from the token's")
+        return await run_batch(push.push_batch, engine, who, body.device_id, body.mutations)
+
+    @app.post(f"{API}/sync/import")
+    async def import_route(request: Request, who: Caller) -> JSONResponse:
+        raw = await read_json(request)
+        if not isinstance(raw, dict) or not isinstance(raw.get("mutations"), list):
+            raise ApiError(422, "invalid_request", "导出文件格式无效 / not an outbox export")
+        if len(raw["mutations"]) > settings.max_mutations:
+            raise ApiError(413, "batch_too_large", "导出文件过大，请分批 / too many mutations in one file",
+                           limit=settings.max_mutations)
+        check_schema_version(raw.get("schema_version"))
+        validated(wire.OutboxExport, raw)
+        return await run_batch(sneakernet.import_outbox, engine, state["secret"], who, raw)
+
+    @app.get(f"{API}/sync/pull")
+    def pull_route(who: Caller, cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=settings.max_pull_limit)] = wire.DEFAULT_PULL_LIMIT,
+                   schema_version: int | None = None) -> dict:
+        check_schema_version(schema_version)
+        return pull(engine, who, cursor, limit)
+
+    @app.get(f"{API}/sync/device-state")
+    def device_state(who: Caller) -> dict:
+        with reader(engine) as conn, conn.begin():
+            m = meta(conn)
+            seq = conn.execute(sa.select(device.c.last_device_seq)
+                               .where(device.c.device_id == who.device_id)).scalar()
+        return {"device_id": who.device_id, "last_device_seq": seq or 0, "server_epoch": m.server_epoch,
+                "current_rev": m.current_rev}
+
+    @app.put(f"{API}/blobs/{{sha256}}")
+    async def put_blob(sha256: str, request: Request, who: Caller) -> JSONResponse:
+        data = await request.body()
+        created = await run_in_threadpool(blobs.put_blob, engine, who, sha256, data)
+        return JSONResponse({"sha256": sha256, "size": len(data)}, status_code=201 if created else 200)
+
+    @app.get(f"{API}/blobs/{{sha256}}")
+    def get_blob(sha256: str, who: Caller) -> Response:
+        data = blobs.get_blob(engine, who, sha256)
+        return Response(data, media_type="application/octet-stream",
+                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+    @app.websocket(f"{API}/events")
+    async def events(ws: WebSocket, token: str = "") -> None:
+        await ws.accept()
+        try:
+            await run_in_threadpool(auth.principal_from_token, engine, state["secret"], token)
+        except ApiError as exc:
+            await ws.send_json({"type": "error", "code": exc.code, "message": exc.message})
+            await ws.close(code=4401 if exc.status == 401 else 4403)
+            return
+        with hub.subscribe() as queue:
+            await ws.send_json({"type": "rev", "rev": hub.rev})
+            await _relay(ws, queue)
+
+    app.state.engine = engine
+    app.state.hub = hub
+    return app
+
+
+async def _relay(ws: WebSocket, queue: asyncio.Queue[int]) -> None:
+    """Forward revisions until the console goes away (noticed through receive())."""
+    gone = asyncio.create_task(_drain(ws))
+    try:
+        while not gone.done():
+            getter = asyncio.create_task(queue.get())
+            await asyncio.wait({getter, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if not getter.done():
+                getter.cancel()
+                break
+            await ws.send_json({"type": "rev", "rev": getter.result()})
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        gone.cancel()
+
+
+async def _drain(ws: WebSocket) -> None:
+    # Incoming messages are reserved for video signalling (not handled yet); read to see close.
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await ws.receive_text()
