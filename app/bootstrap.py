@@ -40,9 +40,9 @@ def run_console(args: argparse.Namespace) -> int:
     home = _home(args)
     cache = Path(args.cache) if args.cache else home / "cache.db"
 
+    import qasync
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    import qasync
     from app.services import embedded_server, signin
     from app.store.db import StoreError
     from app.ui import app_setup

@@ -7,16 +7,14 @@ cache, so the same officer can sign in while the network is down (SYNC_RESEARCH.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 
 from app.services.context import AppContext, SignedInUser
-from app.store.schema import local_kv
+from app.store.kv import kv_get, kv_put
 from app.sync import transport as T
 
 log = logging.getLogger(__name__)
@@ -29,16 +27,6 @@ class SignInFailed(Exception):
     def __init__(self, message_zh: str, message_en: str):
         super().__init__(message_en)
         self.message_zh, self.message_en = message_zh, message_en
-
-
-def _kv_get(conn: sa.Connection, key: str):
-    return conn.execute(sa.select(local_kv.c.value).where(local_kv.c.key == key)).scalar()
-
-
-def _kv_put(conn: sa.Connection, key: str, value) -> None:
-    conn.execute(sa.text("INSERT INTO local_kv (key, value) VALUES (:k, :v) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-                 {"k": key, "v": json.dumps(value, ensure_ascii=False)})
 
 
 def sign_in(ctx: AppContext, username: str, password: str) -> SignedInUser:
@@ -56,11 +44,13 @@ def sign_in(ctx: AppContext, username: str, password: str) -> SignedInUser:
             user = SignedInUser(id=u["id"], username=username, name=u.get("name", username),
                                 role=u["role"], org_unit_id=u.get("org_unit_id"))
             record = {"hash": _hasher.hash(password), "user": u}
-            ctx.store.write_sync(_kv_put, f"verifier:{username}", record)
-            ctx.store.write_sync(_kv_put, "last_user", username)
+            ctx.store.write_sync(kv_put, f"verifier:{username}", record)
+            ctx.store.write_sync(kv_put, "last_user", username)
+            if answer.get("device_key"):
+                ctx.store.write_sync(kv_put, "device_key", answer["device_key"])
             ctx.pending_tokens = answer
             return user
-    record = ctx.store.read(_kv_get, f"verifier:{username}")
+    record = ctx.store.read(kv_get, f"verifier:{username}")
     if not record:
         raise SignInFailed("无法连接服务器，且本机没有该用户的离线登录记录。",
                            "The server is unreachable and this user has never signed in on this console.")
@@ -92,8 +82,8 @@ def sign_in_for_start(ctx: AppContext, *, username: str | None, password_stdin: 
     if username and password is not None:
         return sign_in(ctx, username, password)
     if not ctx.server_url:
-        last = ctx.store.read(_kv_get, "last_user")
-        record = ctx.store.read(_kv_get, f"verifier:{last}") if last else None
+        last = ctx.store.read(kv_get, "last_user")
+        record = ctx.store.read(kv_get, f"verifier:{last}") if last else None
         if record:
             u = record["user"]
             return SignedInUser(id=u["id"], username=last, name=u.get("name", last), role=u["role"],

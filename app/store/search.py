@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from app.store.textindex import is_cjk, normalise, unigram_text
+from app.store.textindex import is_cjk, normalise
 
 
 @dataclasses.dataclass(frozen=True)

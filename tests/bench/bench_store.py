@@ -45,11 +45,13 @@ def run() -> list[str]:
         out.append(report(f"bulk insert {N:,} log rows (FTS kept)", N / t_ours, N / t_raw, "rows/s",
                           "raw sqlite3 executemany, no index", higher_is_better=True))
 
+        def save_one(conn, i):
+            records.create(conn, "duty_log_entry", {"kind": "note", "body": f"单条{i}", "occurred_at": NOW},
+                           author_id=None, now=NOW)
+
         def ours_single():
             for i in range(200):
-                store.write_sync(lambda c: records.create(
-                    c, "duty_log_entry", {"kind": "note", "body": f"单条{i}", "occurred_at": NOW},
-                    author_id=None, now=NOW))
+                store.write_sync(save_one, i)
 
         def raw_single():
             for i in range(200):

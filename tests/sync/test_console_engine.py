@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
+from console_harness import NOW, LiveConsole
+from sync_world import STREET1, TEAM1
 
 from app.store.search import search
 from app.sync import transport as T
-from console_harness import NOW, LiveConsole
-from sync_world import STREET1, TEAM1
 
 
 @pytest.fixture
@@ -207,3 +208,38 @@ def test_event_from_the_server_wakes_the_other_console(server, consoles):
 async def _until(condition):
     while not condition():
         await asyncio.sleep(0.02)  # polling an observable condition, bounded by wait_for
+
+
+def test_outbox_carried_out_on_a_usb_stick_is_imported_once_and_later_push_changes_nothing(
+        server, consoles, tmp_path):
+    import json as _json
+
+    import requests
+
+    from app.services.sneakernet import export_outbox
+    from sync_world import password
+
+    a, b = consoles("officer_s1"), consoles("officer_d")
+    for i in range(620):  # more than one file's worth (500)
+        a.create("duty_log_entry", {"kind": "note", "body": f"断网期间第{i}条", "occurred_at": NOW,
+                                    "org_unit_id": STREET1})
+    files = export_outbox(a.ctx, tmp_path / "usb")
+    assert len(files) == 2
+    leader = requests.post(f"{server.base}/api/v1/auth/login", json={
+        "username": "leader", "password": password("leader"), "device_id": str(uuid.uuid4())}).json()
+    headers = {"Authorization": f"Bearer {leader['access_token']}"}
+    for _ in range(2):  # imported twice by mistake
+        for f in files:
+            r = requests.post(f"{server.base}/api/v1/sync/import", headers=headers,
+                              data=f.read_bytes(), timeout=30)
+            assert r.status_code == 200, r.text
+    b.sync()
+    assert b.count("duty_log_entry") == 620
+    a.sync()  # the same mutations, pushed when the link comes back: replays, nothing new
+    assert a.waiting() == 0
+    b.sync()
+    assert b.count("duty_log_entry") == 620
+    doc = _json.loads(files[0].read_text(encoding="utf-8"))
+    doc["mutations"][0]["payload"]["body"] = "篡改"
+    r = requests.post(f"{server.base}/api/v1/sync/import", headers=headers, json=doc, timeout=30)
+    assert r.status_code in (401, 403, 422), r.text  # a tampered file is refused
