@@ -54,8 +54,9 @@ def run_console(args: argparse.Namespace) -> int:
     server = None
     server_url = args.server
     if not server_url and not args.no_server:
+        # Launched first and not waited for: the window opens from the cache while it boots.
         server = embedded_server.EmbeddedServer(home / "server", demo_scale=args.demo_scale)
-        server_url = server.start()
+        server_url = server.launch()
     try:
         ctx = open_context(cache, server_url)
     except StoreError as e:
@@ -64,8 +65,13 @@ def run_console(args: argparse.Namespace) -> int:
             server.stop()
         return 2
 
-    ctx.user = signin.sign_in_for_start(ctx, username=args.user, password_stdin=args.password_stdin,
-                                        embedded=server is not None)
+    credentials = signin.start_credentials(args.user, args.password_stdin, embedded=server is not None)
+    if credentials and server_url:
+        if not signin.has_verifier(ctx, credentials[0]) and server is not None:
+            server.wait_ready()  # first start: nothing cached to sign in against yet
+        ctx.user = signin.sign_in(ctx, *credentials)
+    elif not server_url:
+        ctx.user = signin.local_user(ctx)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     if server_url and ctx.user is not None:
@@ -74,11 +80,15 @@ def run_console(args: argparse.Namespace) -> int:
         ctx.sync = SyncEngine(ctx)
         if ctx.pending_tokens:
             ctx.sync.use_tokens(ctx.pending_tokens)
+        if credentials:
+            ctx.sync.use_credentials(*credentials)
 
     window = MainWindow(ctx, settings=settings, briefing=args.briefing)
     code = 0
     try:
         if args.screenshot:
+            if server is not None:
+                server.wait_ready()  # a screenshot shows the synced district, not a booting one
             code = app_setup.screenshot_and_exit(window, Path(args.screenshot), args.size, loop)
         else:
             window.show()

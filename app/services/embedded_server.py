@@ -28,7 +28,7 @@ def free_port() -> int:
 def server_command(*args: str) -> list[str]:
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: the console binary dispatches
         return [sys.executable, "--server-cli", *args]
-    return [sys.executable, "-m", "app.server.cli", *args]
+    return [sys.executable, "-m", "app.server", *args]
 
 
 class EmbeddedServer:
@@ -52,6 +52,12 @@ class EmbeddedServer:
                                       "--scale", str(self.demo_scale)), check=True)
 
     def start(self, timeout: float = 30.0) -> str:
+        self.launch()
+        self.wait_ready(timeout)
+        return self.url
+
+    def launch(self) -> str:
+        """Start the process and return its URL without waiting for it to answer."""
         self.ensure_demo()
         port = free_port()
         log_file = open(self.folder / "server.log", "ab")  # noqa: SIM115 - lives as long as the process
@@ -60,6 +66,9 @@ class EmbeddedServer:
                            "--database-url", self.database_url),
             stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -67,7 +76,7 @@ class EmbeddedServer:
                                    f"see {self.folder / 'server.log'}")
             try:
                 if requests.get(f"{self.url}/api/v1/health", timeout=1).ok:
-                    return self.url
+                    return
             except requests.RequestException:
                 pass
             time.sleep(0.1)  # polling a child process's readiness, not synchronising tests

@@ -56,8 +56,11 @@ def read_overview(conn: sa.Connection, today: dt.date | None = None) -> Overview
         sa.select(sa.func.count()).select_from(levels.join(item, item.c.id == levels.c.item_id))
         .where(item.c.min_level.isnot(None), levels.c.quantity < item.c.min_level)).scalar() or 0
     horizon = (today + dt.timedelta(days=30)).isoformat()
-    expiring = _count(conn, move, move.c.delta > 0, move.c.expires_on.isnot(None),
-                      move.c.expires_on <= horizon)
+    # Items (per warehouse) holding a batch that expires within 30 days: one alert per shelf, not per batch.
+    expiring = conn.execute(
+        sa.select(sa.func.count(sa.distinct(move.c.warehouse_id + "/" + move.c.item_id)))
+        .where(move.c.deleted.is_(False), move.c.delta > 0, move.c.expires_on >= today.isoformat(),
+               move.c.expires_on <= horizon)).scalar() or 0
     spare = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(shelter.c.capacity - sa.func.coalesce(shelter.c.occupancy, 0)), 0))
         .where(shelter.c.deleted.is_(False), shelter.c.status == "open")).scalar() or 0

@@ -72,22 +72,28 @@ def _demo_password(username: str) -> str | None:
     return None
 
 
-def sign_in_for_start(ctx: AppContext, *, username: str | None, password_stdin: bool,
-                      embedded: bool) -> SignedInUser | None:
-    """The sign-in done at start-up from the command line; None leaves it to the window."""
+def has_verifier(ctx: AppContext, username: str) -> bool:
+    return bool(ctx.store.read(kv_get, f"verifier:{username}"))
+
+
+def start_credentials(username: str | None, password_stdin: bool, embedded: bool) -> tuple[str, str] | None:
+    """The user name and password given at start-up (the demo officer's for the embedded demo)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if embedded and password is None:
         username = username or DEMO_DEFAULT_USER
         password = _demo_password(username)
     if username and password is not None:
-        return sign_in(ctx, username, password)
-    if not ctx.server_url:
-        last = ctx.store.read(kv_get, "last_user")
-        record = ctx.store.read(kv_get, f"verifier:{last}") if last else None
-        if record:
-            u = record["user"]
-            return SignedInUser(id=u["id"], username=last, name=u.get("name", last), role=u["role"],
-                                org_unit_id=u.get("org_unit_id"), offline=True)
-        return SignedInUser(id="00000000-0000-4000-8000-000000000000", username="local",
-                            name="本机值班员", role="officer", offline=True)
+        return username, password
     return None
+
+
+def local_user(ctx: AppContext) -> SignedInUser:
+    """Working from the cache alone: the last officer who signed in here, else a local placeholder."""
+    last = ctx.store.read(kv_get, "last_user")
+    record = ctx.store.read(kv_get, f"verifier:{last}") if last else None
+    if record:
+        u = record["user"]
+        return SignedInUser(id=u["id"], username=last, name=u.get("name", last), role=u["role"],
+                            org_unit_id=u.get("org_unit_id"), offline=True)
+    return SignedInUser(id="00000000-0000-4000-8000-000000000000", username="local",
+                        name="本机值班员", role="officer", offline=True)

@@ -47,6 +47,7 @@ class SyncEngine:
         self.ctx = ctx
         self.transport = transport or T.SyncTransport(ctx.server_url)
         self.refresh_token: str | None = None
+        self._credentials: tuple[str, str] | None = None
         self.status = S.SyncStatus(state=S.SYNCING)
         self._subscribers: list[Callable[[S.SyncStatus], None]] = []
         self._net = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="sync-net")
@@ -55,6 +56,10 @@ class SyncEngine:
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe = ctx.bus.subscribe(self._on_change)
+
+    def use_credentials(self, username: str, password: str) -> None:
+        """Sign in with these when there is no token yet (the console started offline)."""
+        self._credentials = (username, password)
 
     def use_tokens(self, login_answer: dict) -> None:
         self.transport.access_token = login_answer.get("access_token")
@@ -188,16 +193,31 @@ class SyncEngine:
         log.warning("server epoch changed to %s; %d mutations queued again, full resync", epoch, requeued)
 
     async def _authed(self, fn: Callable, *args: Any) -> Any:
-        """Call once; on 401 refresh the token once and call again (never loops: PowerSync #1034)."""
+        """Call once; on 401 renew the token once and call again (never loops: PowerSync #1034)."""
+        if not self.transport.access_token and self._credentials:
+            await self._sign_in_again()
         try:
             return await self._call(fn, *args)
         except T.AuthExpired:
-            if not self.refresh_token:
-                raise
             self.transport.access_token = None  # never retry with the stale token
-            tokens = await self._call(self.transport.refresh, self.refresh_token)
-            self.refresh_token = tokens.get("refresh_token", self.refresh_token)
+            if self.refresh_token:
+                try:
+                    tokens = await self._call(self.transport.refresh, self.refresh_token, self.ctx.device_id)
+                    self.refresh_token = tokens.get("refresh_token", self.refresh_token)
+                except T.TransportError:
+                    if not self._credentials:
+                        raise
+                    await self._sign_in_again()
+            elif self._credentials:
+                await self._sign_in_again()
+            else:
+                raise
             return await self._call(fn, *args)
+
+    async def _sign_in_again(self) -> None:
+        username, password = self._credentials
+        answer = await self._call(self.transport.login, username, password, self.ctx.device_id)
+        self.use_tokens(answer)
 
     # -- the task ---------------------------------------------------------------------------
     def start(self) -> None:

@@ -126,8 +126,9 @@ class SyncTransport:
         self.access_token = data["access_token"]
         return data
 
-    def refresh(self, refresh_token: str) -> dict:
-        data = self._call("POST", "/auth/refresh", auth=False, json={"refresh_token": refresh_token})
+    def refresh(self, refresh_token: str, device_id: str) -> dict:
+        data = self._call("POST", "/auth/refresh", auth=False,
+                          json={"refresh_token": refresh_token, "device_id": device_id})
         self.access_token = data["access_token"]
         return data
 
