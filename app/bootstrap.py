@@ -91,6 +91,8 @@ def run_console(args: argparse.Namespace) -> int:
                 server.wait_ready()  # a screenshot shows the synced district, not a booting one
             code = app_setup.screenshot_and_exit(window, Path(args.screenshot), args.size, loop)
         else:
+            if os.environ.get("COMMAND_DESK_EXIT_AFTER_PAINT"):
+                _exit_after_first_paint(window)
             window.show()
             if ctx.sync is not None:
                 ctx.sync.start()
@@ -103,3 +105,23 @@ def run_console(args: argparse.Namespace) -> int:
         if server:
             server.stop()
     return code
+
+
+def _exit_after_first_paint(window) -> None:
+    """Start-up benchmark probe: print seconds since process start at the first paint, then close."""
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    started = float(os.environ["COMMAND_DESK_EXIT_AFTER_PAINT"])
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                print(f"painted {time.time() - started:.4f}", flush=True)
+                window.removeEventFilter(self)
+                QTimer.singleShot(0, window.close)
+            return False
+
+    window._first_paint_probe = FirstPaint(window)
+    window.installEventFilter(window._first_paint_probe)

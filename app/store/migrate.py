@@ -8,17 +8,32 @@ same way on every machine.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from app.paths import migrations_dir
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+# The newest revision in db/console/versions (tests/unit/test_migrations.py checks it).
+HEAD = "0002"
+
+
+def current_fast(connection: sa.Connection) -> str | None:
+    """The cache's revision, read without importing Alembic."""
+    has = connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").first()
+    if not has:
+        return None
+    return connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir("console")))
     if connection is not None:
@@ -28,6 +43,8 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 @functools.cache
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
@@ -43,10 +60,14 @@ def head() -> str:
 
 
 def current(connection: sa.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(connection: sa.Connection, target: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), target)
     if connection.in_transaction():
         connection.commit()

@@ -33,3 +33,7 @@ def test_cache_made_by_revision_0001_upgrades_to_head_with_its_rows_searchable(t
         assert [h.id for h in store.read(search, "接报")] == [entry_id]
         assert store.read(lambda c: c.exec_driver_sql(
             "SELECT body FROM duty_log_entry WHERE id = ?", (entry_id,)).scalar()) == "越秀区北京街接报火灾"
+
+
+def test_the_fast_head_constant_names_alembics_head():
+    assert migrate.HEAD == migrate.head()
