@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import dataclasses
+import datetime as dt
 import functools
 import json
 import logging
@@ -123,8 +124,11 @@ class SyncEngine:
                 # The server lost or never saw earlier mutations (e.g. restored from backup):
                 # queue again everything from the sequence it expects.
                 requeued = await self._write(ob.requeue_from, gap.expected)
-                if not requeued:
-                    raise
+                if not requeued:  # nothing here can fill the gap: say so loudly (SYNC_RESEARCH.md §4 T6)
+                    alarm = (f"数据缺失警报：服务器等待变更序号 {gap.expected}，本机已没有该变更 / data-loss alarm: "
+                             f"the server expects device_seq {gap.expected}, which this console no longer holds")
+                    log.error(alarm)
+                    raise T.SequenceGap(gap.expected, alarm) from gap
                 continue
             results = answer.get("results") if isinstance(answer, dict) else None
             if not isinstance(results, list):
@@ -140,6 +144,7 @@ class SyncEngine:
         start = cursor
         # The next page is requested before the current one is staged, so the network and
         # the writer thread work at the same time.
+        sent = clock.now()
         ahead = asyncio.ensure_future(self._authed(self.transport.pull, cursor, PAGE_SIZE))
         try:
             while True:
@@ -151,6 +156,9 @@ class SyncEngine:
                     cursor = start = 0
                     ahead = asyncio.ensure_future(self._authed(self.transport.pull, cursor, PAGE_SIZE))
                     continue
+                if sent is not None:  # NTP-style estimate from the first round trip of the round
+                    self._note_clock_offset(sent, clock.now(), page)
+                    sent = None
                 epoch = page.get("server_epoch") if isinstance(page, dict) else None
                 if state.get("server_epoch") and epoch and epoch != state["server_epoch"]:
                     await self._recover_from_restore(epoch)
@@ -178,6 +186,18 @@ class SyncEngine:
         for entity, ids in touched.items():
             self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
         return None
+
+    def _note_clock_offset(self, sent: Any, received: Any, page: Any) -> None:
+        """Server clock minus ours, for the "console clock is off" banner; never used to order."""
+        server_time = page.get("server_time") if isinstance(page, dict) else None
+        try:
+            server = dt.datetime.fromisoformat(server_time)
+        except (TypeError, ValueError):
+            return
+        if server.tzinfo is None:
+            return
+        midpoint = sent + (received - sent) / 2
+        self._set(clock_offset_s=(server - midpoint).total_seconds())
 
     async def _recover_from_restore(self, epoch: str) -> None:
         """The server was restored from a backup (new epoch): give it back what it lost.

@@ -243,3 +243,17 @@ def test_outbox_carried_out_on_a_usb_stick_is_imported_once_and_later_push_chang
     doc["mutations"][0]["payload"]["body"] = "篡改"
     r = requests.post(f"{server.base}/api/v1/sync/import", headers=headers, json=doc, timeout=30)
     assert r.status_code in (401, 403, 422), r.text  # a tampered file is refused
+
+
+def test_console_clock_an_hour_fast_is_measured_against_the_server(consoles, monkeypatch):
+    import datetime as dt
+
+    from app.domain import clock
+
+    a = consoles("officer_s1")
+    a.sync()
+    assert abs(a.engine.status.clock_offset_s) < 5
+    real_now = clock.now
+    monkeypatch.setattr(clock, "now", lambda: real_now() + dt.timedelta(hours=1))
+    a.sync()
+    assert -3605 < a.engine.status.clock_offset_s < -3595
