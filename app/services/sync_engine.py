@@ -112,6 +112,7 @@ class SyncEngine:
             self._set(state=S.SYNCED, offline_since=None, message="", last_pull_ok=now)
 
     async def _push_all(self) -> None:
+        last_gap = None
         while True:
             batch = await self._read(ob.next_batch, PUSH_BATCH)
             if not batch:
@@ -121,6 +122,9 @@ class SyncEngine:
             try:
                 answer = await self._authed(self.transport.push, body)
             except T.SequenceGap as gap:
+                if gap.expected == last_gap:
+                    raise  # re-sent from there and still refused: stop the round, retry after a pause
+                last_gap = gap.expected
                 # The server lost or never saw earlier mutations (e.g. restored from backup):
                 # queue again everything from the sequence it expects.
                 requeued = await self._write(ob.requeue_from, gap.expected)
@@ -133,9 +137,16 @@ class SyncEngine:
             results = answer.get("results") if isinstance(answer, dict) else None
             if not isinstance(results, list):
                 raise T.BadResponse("push answer has no results")
-            await self._write(ob.record_results, results, clock.now_iso())
+            # Only verdicts on what was sent count: an answer that settles none of it must not
+            # have the loop send the same batch again and again.
+            by_id = {r["mutation_id"]: r for r in results
+                     if isinstance(r, dict) and isinstance(r.get("mutation_id"), str)}
+            answered = [by_id[m["mutation_id"]] for m in batch if m["mutation_id"] in by_id]
+            settled = await self._write(ob.record_results, answered, clock.now_iso())
             self._set(last_push_ok=clock.now())
-            if len(results) < len(batch):
+            if settled < len(batch):
+                if not settled:
+                    raise T.BadResponse("push answer settles none of the mutations sent")
                 return  # the server stopped early; the rest goes next round
 
     async def _pull_all(self) -> str | None:
@@ -166,7 +177,7 @@ class SyncEngine:
                 if epoch and not state.get("server_epoch"):
                     await self._write(pl.set_epoch, epoch)
                     state["server_epoch"] = epoch
-                changes = pl.check_page(page, cursor)
+                changes = await self._call(pl.check_page, page, cursor)  # off the GUI thread
                 hw = page.get("high_watermark")
                 target = hw if isinstance(hw, int) and not isinstance(hw, bool) else None
                 if page.get("has_more"):
