@@ -51,8 +51,9 @@ class LatenessProbe:
 
 def run(n: int = 100_000) -> list[str]:
     import qasync
-    from console_harness import LiveConsole
     from PySide6.QtWidgets import QApplication
+
+    from console_harness import LiveConsole
     from sync_live import ServerProcess
     from sync_world import STREET1, seed_world
 

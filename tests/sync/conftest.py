@@ -18,10 +18,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.server import db  # noqa: E402
 from sync_live import Console, ServerProcess  # noqa: E402
 from sync_world import seed_world  # noqa: E402
-
-from app.server import db  # noqa: E402
 
 PG_URL = os.environ.get("COMMAND_DESK_TEST_PG_URL")
 BACKENDS = [pytest.param("sqlite", id="sqlite")] + (

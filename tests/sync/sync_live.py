@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 import requests
-import sync_world as world
 
+import sync_world as world
 from app.domain.clock import now_iso
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

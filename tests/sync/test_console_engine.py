@@ -6,11 +6,11 @@ import asyncio
 import uuid
 
 import pytest
-from console_harness import NOW, LiveConsole
-from sync_world import STREET1, TEAM1
 
 from app.store.search import search
 from app.sync import transport as T
+from console_harness import NOW, LiveConsole
+from sync_world import STREET1, TEAM1
 
 
 @pytest.fixture
@@ -215,9 +215,9 @@ def test_outbox_carried_out_on_a_usb_stick_is_imported_once_and_later_push_chang
     import json as _json
 
     import requests
-    from sync_world import password
 
     from app.services.sneakernet import export_outbox
+    from sync_world import password
 
     a, b = consoles("officer_s1"), consoles("officer_d")
     for i in range(620):  # more than one file's worth (500)

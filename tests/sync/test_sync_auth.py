@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import requests
+
 from sync_live import ROOT, Console, incident, new_id
 from sync_world import STREET1
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import concurrent.futures
 
 import sqlalchemy as sa
-import sync_world as W
-from sync_live import incident, new_id
 
+import sync_world as W
 from app.server.audit import verify
 from app.server.tables import audit_log, processed_mutation, stock_balance
+from sync_live import incident, new_id
 
 
 def _conflicts(rows, entity_id):

@@ -7,12 +7,12 @@ import json
 
 import pytest
 import requests
-import sync_world as W
-from sync_live import incident, new_id
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+import sync_world as W
 from app.sync import wire
+from sync_live import incident, new_id
 
 
 def _ws_url(c) -> str:

@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 import requests
-import sync_world as W
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sync_live import Console, ServerProcess
 
+import sync_world as W
 from app.server import db
+from sync_live import Console, ServerProcess
 
 json_scalars = (
     st.none()

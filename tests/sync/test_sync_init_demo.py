@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-import sync_world as W
-from sync_live import ROOT, Console, ServerProcess
 
+import sync_world as W
 from app.server import db, seed
 from app.server.tables import record, sync_meta
+from sync_live import ROOT, Console, ServerProcess
 
 
 def fake_records(scale: int):

@@ -6,9 +6,10 @@ import json
 import threading
 
 import pytest
+from websockets.sync.client import connect
+
 import sync_world as W
 from sync_live import Console, ServerProcess, incident, new_id
-from websockets.sync.client import connect
 
 
 @pytest.fixture

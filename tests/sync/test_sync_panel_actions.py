@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from console_harness import NOW, LiveConsole
-from sync_world import STREET1, STREET2
 
 from app.services import sync_queries as Q
+from console_harness import NOW, LiveConsole
+from sync_world import STREET1, STREET2
 
 
 @pytest.fixture

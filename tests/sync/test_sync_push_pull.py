@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import requests
+
 import sync_world as W
 from sync_live import ROOT, Console, incident, new_id
 
