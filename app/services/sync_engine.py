@@ -129,8 +129,9 @@ class SyncEngine:
                 # queue again everything from the sequence it expects.
                 requeued = await self._write(ob.requeue_from, gap.expected)
                 if not requeued:  # nothing here can fill the gap: say so loudly (SYNC_RESEARCH.md §4 T6)
-                    alarm = (f"数据缺失警报：服务器等待变更序号 {gap.expected}，本机已没有该变更 / data-loss alarm: "
-                             f"the server expects device_seq {gap.expected}, which this console no longer holds")
+                    alarm = (f"数据缺失警报：服务器等待变更序号 {gap.expected}，本机已没有该变更 / "
+                             f"data-loss alarm: the server expects device_seq {gap.expected}, "
+                             "which this console no longer holds")
                     log.error(alarm)
                     raise T.SequenceGap(gap.expected, alarm) from gap
                 continue

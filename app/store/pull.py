@@ -26,6 +26,10 @@ from app.store.schema import ENTITY_TABLES, outbox, pull_staging, sync_state
 _BOOKKEEPING = ("server_rev", "field_rev", "deleted", "created_at", "updated_at", "created_by", "updated_by")
 
 
+_NONE: dict = {}
+_INTS = frozenset({int})  # type() is exact: a bool is not a revision
+
+
 class BadPage(ValueError):
     """The server sent something the console will not apply; nothing was written."""
 
@@ -37,11 +41,15 @@ def check_page(page: Any, cursor: int) -> list[Mapping[str, Any]]:
     nxt = page.get("next_cursor")
     if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt < cursor:
         raise BadPage(f"next_cursor {nxt!r} moves backwards from {cursor}")
+    has_more = page.get("has_more", False)
+    if not isinstance(has_more, bool) or (has_more and nxt == cursor):
+        # "more" without moving the cursor would have the console ask for the same page forever.
+        raise BadPage(f"has_more {has_more!r} without progress past cursor {cursor}")
     last = cursor
     for row in page["changes"]:
         if not isinstance(row, dict):
             raise BadPage("a change is not an object")
-        if row.get("entity") not in ENTITIES:
+        if not isinstance(row.get("entity"), str) or row["entity"] not in ENTITIES:
             raise BadPage(f"unknown entity {row.get('entity')!r}")
         if not is_uuid(row.get("id")):
             raise BadPage("a change has no valid id")
@@ -49,8 +57,16 @@ def check_page(page: Any, cursor: int) -> list[Mapping[str, Any]]:
         if not isinstance(rev, int) or isinstance(rev, bool) or rev <= cursor or rev > nxt or rev < last:
             raise BadPage(f"revision {rev!r} out of order (cursor {cursor}, next {nxt})")
         last = rev
-        if not isinstance(row.get("data", {}), dict):
+        if not isinstance(row.get("deleted", False), bool):
+            raise BadPage("deleted is not true or false")
+        data = row.get("data", {})
+        if not isinstance(data, dict):
             raise BadPage("change data is not an object")
+        # field_rev comes back as base_rev on the next edit: anything but {field: revision}
+        # would make that edit fail, or the server refuse the whole push.
+        for revs in (row.get("field_rev", _NONE), data.get("field_rev", _NONE)):
+            if type(revs) is not dict or (revs and not _INTS.issuperset(map(type, revs.values()))):
+                raise BadPage("field_rev is not a map of revisions")
     return page["changes"]
 
 
@@ -108,8 +124,9 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
     for entity, rid in conn.execute(sa.select(pull_staging.c.entity, pull_staging.c.id)):
         touched.setdefault(entity, set()).add(rid)
     full = conn.execute(sa.select(sync_state.c.pull_cursor).where(sync_state.c.id == 1)).scalar() == 0
-    if full:
-        touched.update(_drop_rows_the_server_no_longer_has(conn))
+    if full:  # merge, not dict.update: that would forget the staged ids of an entity with a dropped row
+        for entity, ids in _drop_rows_the_server_no_longer_has(conn).items():
+            touched.setdefault(entity, set()).update(ids)
     with bulk_indexing():
         for entity in touched:
             conn.execute(sa.text(_APPLY_SQL[entity]))
