@@ -51,22 +51,34 @@ def test_signal_emits_do_not_eat_references_to_true(qapp):
 
 
 def test_qasync_executor_round_trips_do_not_eat_references_to_true(qapp):
+    import gc
+
     import qasync
 
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
+    rounds = 200
 
-    async def round_trips() -> int:
+    async def round_trips(n: int) -> int:
         total = 0
-        for i in range(50):
+        for i in range(n):
             total += await loop.run_in_executor(None, lambda i=i: i)
         return total
 
     try:
-        before = sys.getrefcount(True)
-        assert loop.run_until_complete(round_trips()) == sum(range(50))
-        after = sys.getrefcount(True)
+        # Warm up first: the loop's first round trips create (and free) objects of their own,
+        # which moves True's count by a few dozen either way on a healthy build.
+        loop.run_until_complete(round_trips(50))
+        gc.collect()
+        gc.disable()
+        try:
+            before = sys.getrefcount(True)
+            assert loop.run_until_complete(round_trips(rounds)) == sum(range(rounds))
+            after = sys.getrefcount(True)
+        finally:
+            gc.enable()
     finally:
         loop.close()
         asyncio.set_event_loop(None)
-    assert after >= before - TOLERANCE, f"True lost {before - after} references over 50 round trips"
+    # The 6.12.0 bug loses at least one reference per emit, i.e. several per round trip.
+    assert after >= before - rounds // 4, f"True lost {before - after} references over {rounds} round trips"
