@@ -7,6 +7,7 @@ the route signatures at runtime, and they name closures (Caller) of create_app.
 
 import asyncio
 import contextlib
+import gc
 from typing import Annotated, Any
 
 import pydantic
@@ -22,7 +23,7 @@ from app.server.db import init_schema, make_engine, meta, now_iso, reader
 from app.server.errors import ApiError
 from app.server.events import EventHub
 from app.server.limits import BodyLimit, check_schema_version, read_json
-from app.server.pull import pull
+from app.server.pull import pull_json
 from app.server.tables import device
 from app.sync import wire
 
@@ -40,6 +41,10 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
         with engine.connect() as conn:
             state["secret"] = settings.secret or meta(conn).secret
         await hub.start()
+        # Everything loaded so far lives as long as the server: keep the collector from rescanning it
+        # (full collections were ~4% of a push profile).
+        gc.collect()
+        gc.freeze()
         yield
         await hub.stop()
         engine.dispose()
@@ -135,9 +140,10 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
     @app.get(f"{API}/sync/pull")
     def pull_route(who: Caller, cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
                    limit: Annotated[int, Query(ge=1, le=settings.max_pull_limit)] = wire.DEFAULT_PULL_LIMIT,
-                   schema_version: int | None = None) -> dict:
+                   schema_version: int | None = None) -> Response:
         check_schema_version(schema_version)
-        return pull(engine, who, cursor, limit)
+        # Built as JSON text by the database (pull.py): no dict, no jsonable_encoder, no re-encoding.
+        return Response(pull_json(engine, who, cursor, limit), media_type="application/json")
 
     @app.get(f"{API}/sync/device-state")
     def device_state(who: Caller) -> dict:

@@ -1,7 +1,10 @@
 """Apply one pushed mutation inside the caller's write transaction (rev already allocated).
 
-This is the single service function through which client changes reach ``record``;
-push.py wraps each call in a savepoint, the ledger row and an audit row. Outcomes:
+This is the single service function through which client changes reach ``record``.
+It reads and writes through :class:`app.server.state.BatchState` (never the connection),
+so push.py can decide a whole batch in memory and write it in a few statements; a
+mutation that raises has written nothing. push.py adds the ledger row and an audit row.
+Outcomes:
 ``applied`` / ``applied_with_conflict`` (with sync_conflict rows, themselves synced) /
 ``rejected`` (raised as :class:`Reject`, nothing written but the ledger and audit).
 
@@ -17,15 +20,13 @@ import dataclasses
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
-
 from app.domain.entities import APPEND_ONLY, ENTITIES, REFERENCE, Entity
 from app.domain.enums import Role
 from app.domain.validate import check_record
 from app.server import policy
 from app.server.auth import Principal
 from app.server.scope import within
-from app.server.tables import active_dispatch, processed_mutation, record, stock_balance
+from app.server.state import BatchState, Rec
 from app.sync.wire import Mutation
 
 _CONFLICT_NS = uuid.UUID("6f1d3c2a-9b7e-4f51-8a43-2d0c5e7b9a10")
@@ -39,7 +40,7 @@ class Reject(Exception):
 
 @dataclasses.dataclass
 class Tx:
-    conn: sa.Connection
+    st: BatchState
     rev: int
     now: str
     who: Principal  # whose authority the mutation runs under
@@ -70,8 +71,7 @@ def apply_mutation(tx: Tx, m: Mutation) -> Effect:
                          "; ".join(f"{p.field}: {p.message_en}" for p in problems),
                          [{"field": p.field, "code": p.code, "message": f"{p.message_zh} / {p.message_en}"}
                           for p in problems])
-    row = tx.conn.execute(sa.select(record).where(record.c.entity == ent.name,
-                                                  record.c.id == m.entity_id)).first()
+    row = tx.st.record(ent.name, m.entity_id)
     if row is not None and ent.scoped and not within(tx.units, row.scope_id):
         raise Reject("out_of_scope", "无权操作该辖区的记录", "record outside your org unit")
     if m.op == "delete":
@@ -118,10 +118,9 @@ def _scope_for_new(tx: Tx, ent: Entity, data: dict) -> str | None:
 def _insert(tx: Tx, ent: Entity, rid: str, scope_id: str | None, data: dict, mutation_id: str,
             track_fields: bool = True) -> None:
     fields = list(data) if track_fields else []
-    tx.conn.execute(record.insert().values(
-        entity=ent.name, id=rid, scope_id=scope_id, server_rev=tx.rev, deleted=False, data=data,
-        field_rev={f: tx.rev for f in fields}, field_src={f: mutation_id for f in fields},
-        created_by=tx.who.user_id, updated_by=tx.who.user_id, updated_at=tx.now))
+    tx.st.insert_record(ent.name, rid, Rec(
+        scope_id, tx.rev, False, data, {f: tx.rev for f in fields}, {f: mutation_id for f in fields},
+        tx.who.user_id, tx.who.user_id, tx.now))
 
 
 def _create(tx: Tx, ent: Entity, m: Mutation, row: Any, payload: dict) -> Effect:
@@ -140,7 +139,7 @@ def _create(tx: Tx, ent: Entity, m: Mutation, row: Any, payload: dict) -> Effect
                                              data["state"], True))
             data["state"] = "cancelled"
         elif team:
-            tx.conn.execute(active_dispatch.insert().values(team_id=team, dispatch_id=m.entity_id))
+            tx.st.take_slot(team, m.entity_id)
     _insert(tx, ent, m.entity_id, scope_id, data, m.mutation_id)
     return Effect(tx.rev, _raise_conflicts(tx, ent, m, scope_id, conflicts))
 
@@ -182,10 +181,9 @@ def _patch(tx: Tx, ent: Entity, m: Mutation, row: Any, payload: dict) -> Effect:
     if ent.name == "dispatch":
         _check_dispatch_slot(tx, m.entity_id, row, merged)
     if merged.changed:
-        tx.conn.execute(record.update().where(record.c.entity == ent.name, record.c.id == m.entity_id)
-                        .values(data=merged.data, field_rev=merged.field_rev, field_src=merged.field_src,
-                                server_rev=tx.rev, scope_id=scope_id, updated_by=tx.who.user_id,
-                                updated_at=tx.now))
+        tx.st.update_record(ent.name, m.entity_id, row.replace(
+            data=merged.data, field_rev=merged.field_rev, field_src=merged.field_src, server_rev=tx.rev,
+            scope_id=scope_id, updated_by=tx.who.user_id, updated_at=tx.now))
     elif not merged.conflicts:
         return Effect(row.server_rev, [])  # nothing to change: the record already says so
     return Effect(tx.rev, _raise_conflicts(tx, ent, m, scope_id, merged.conflicts))
@@ -197,9 +195,9 @@ def _delete(tx: Tx, ent: Entity, m: Mutation, row: Any) -> Effect:
     if row.deleted:
         return Effect(row.server_rev, [])
     if ent.name == "dispatch":
-        tx.conn.execute(active_dispatch.delete().where(active_dispatch.c.dispatch_id == m.entity_id))
-    tx.conn.execute(record.update().where(record.c.entity == ent.name, record.c.id == m.entity_id)
-                    .values(deleted=True, server_rev=tx.rev, updated_by=tx.who.user_id, updated_at=tx.now))
+        tx.st.free_slot(m.entity_id)
+    tx.st.update_record(ent.name, m.entity_id, row.replace(
+        deleted=True, server_rev=tx.rev, updated_by=tx.who.user_id, updated_at=tx.now))
     return Effect(tx.rev, [])
 
 
@@ -207,8 +205,7 @@ def _delete(tx: Tx, ent: Entity, m: Mutation, row: Any) -> Effect:
 
 
 def _slot_holder(tx: Tx, team_id: str) -> str | None:
-    return tx.conn.execute(sa.select(active_dispatch.c.dispatch_id)
-                           .where(active_dispatch.c.team_id == team_id)).scalar()
+    return tx.st.slot_holder(team_id)
 
 
 def _check_dispatch_slot(tx: Tx, dispatch_id: str, row: Any, merged: policy.Merge) -> None:
@@ -230,14 +227,13 @@ def _check_dispatch_slot(tx: Tx, dispatch_id: str, row: Any, merged: policy.Merg
                                                     requested, True))
             return
     if before is not None and before != after:
-        tx.conn.execute(active_dispatch.delete().where(active_dispatch.c.dispatch_id == dispatch_id))
+        tx.st.free_slot(dispatch_id)
     if after is not None and after != before:
-        tx.conn.execute(active_dispatch.insert().values(team_id=after, dispatch_id=dispatch_id))
+        tx.st.take_slot(after, dispatch_id)
 
 
 def _warehouse(tx: Tx, data: dict) -> Any:
-    wh = tx.conn.execute(sa.select(record.c.scope_id, record.c.deleted).where(
-        record.c.entity == "warehouse", record.c.id == data["warehouse_id"])).first()
+    wh = tx.st.record("warehouse", data["warehouse_id"])
     if wh is None or wh.deleted:
         raise Reject("bad_reference", "仓库不存在", "no such warehouse")
     if not within(tx.units, wh.scope_id):
@@ -246,13 +242,11 @@ def _warehouse(tx: Tx, data: dict) -> Any:
 
 
 def _add_stock(tx: Tx, warehouse_id: str, item_id: str, delta: int) -> int:
-    key = (stock_balance.c.warehouse_id == warehouse_id) & (stock_balance.c.item_id == item_id)
-    qty = tx.conn.execute(sa.select(stock_balance.c.quantity).where(key)).scalar()
+    qty = tx.st.stock(warehouse_id, item_id)
     if qty is None:
-        tx.conn.execute(stock_balance.insert().values(warehouse_id=warehouse_id, item_id=item_id,
-                                                      quantity=delta))
+        tx.st.set_stock(warehouse_id, item_id, delta)
         return delta
-    tx.conn.execute(stock_balance.update().where(key).values(quantity=qty + delta))
+    tx.st.set_stock(warehouse_id, item_id, qty + delta)
     return qty + delta
 
 
@@ -262,9 +256,8 @@ def _add_stock(tx: Tx, warehouse_id: str, item_id: str, delta: int) -> int:
 def _foreign(tx: Tx, mutation_id: str | None) -> bool:
     if mutation_id is None:
         return True
-    dev = tx.conn.execute(sa.select(processed_mutation.c.device_id)
-                          .where(processed_mutation.c.mutation_id == mutation_id)).scalar()
-    return dev != tx.device_id
+    entry = tx.st.ledger_entry(mutation_id)
+    return (entry[0] if entry else None) != tx.device_id
 
 
 def _raise_conflicts(tx: Tx, ent: Entity, m: Mutation, scope_id: str | None,
@@ -285,11 +278,8 @@ def _loser(tx: Tx, m: Mutation, c: policy.Conflict) -> dict[str, Any]:
     if c.loser_is_self:
         return {"losing_mutation_id": m.mutation_id, "losing_device_id": tx.device_id,
                 "losing_author_id": m.author_id or tx.who.user_id}
-    prev = None
-    if c.loser_mutation_id:
-        prev = tx.conn.execute(sa.select(processed_mutation.c.device_id, processed_mutation.c.author_id)
-                               .where(processed_mutation.c.mutation_id == c.loser_mutation_id)).first()
+    prev = tx.st.ledger_entry(c.loser_mutation_id) if c.loser_mutation_id else None
     return {"losing_mutation_id": c.loser_mutation_id,
-            "losing_device_id": prev.device_id if prev else None,
-            "losing_author_id": prev.author_id if prev else None}
+            "losing_device_id": prev[0] if prev else None,
+            "losing_author_id": prev[1] if prev else None}
 

@@ -1,40 +1,62 @@
 """The server's audit trail: one hash-chained row per mutation, in the mutation's transaction.
 
 ``entry_hash = SHA-256(prev_hash ‖ canonical_json(entry))``. Writers are serialised by
-the revision lock, so reading the chain head once per transaction is race-free.
+the revision lock, so reading the chain head once per transaction is race-free. A push
+batch buffers its rows (``buffered=True``) and writes them with one executemany before
+it commits; the chain and every hash are exactly what row-by-row appends would give.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.domain.hashchain import GENESIS, canonical_json
+from app.domain.hashchain import GENESIS
+from app.server.db import run_sql
+from app.server.state import write_rows
 from app.server.tables import audit_log
 
 CHAINED = ("at", "actor_id", "device_id", "mutation_id", "action", "entity", "entity_id", "rev", "detail")
 
+# Byte for byte app.domain.hashchain.canonical_json, without building an encoder per call.
+_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+# Storage of the detail column: what SQLAlchemy's JSON type wrote before (NaN allowed), compact.
+_store = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 
 def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
     content = {k: entry.get(k) for k in CHAINED}
-    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + _canonical(content)).encode()).hexdigest()
 
 
 class AuditChain:
     """Appends to audit_log; construct inside a write transaction that holds the rev lock."""
 
-    def __init__(self, conn: sa.Connection):
+    def __init__(self, conn: sa.Connection, *, buffered: bool = False):
         self.conn = conn
-        head = conn.execute(sa.select(audit_log.c.entry_hash).order_by(audit_log.c.seq.desc()).limit(1))
+        head = run_sql(conn, "SELECT entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         self.prev = head.scalar() or GENESIS
+        self.rows: list[tuple] | None = [] if buffered else None
 
     def append(self, **entry: Any) -> None:
         digest = entry_hash(self.prev, entry)
-        self.conn.execute(audit_log.insert().values(
-            **{k: entry.get(k) for k in CHAINED}, prev_hash=self.prev, entry_hash=digest))
+        if self.rows is None:
+            self.conn.execute(audit_log.insert().values(
+                **{k: entry.get(k) for k in CHAINED}, prev_hash=self.prev, entry_hash=digest))
+        else:
+            detail = entry.get("detail")
+            self.rows.append((*(entry.get(k) for k in CHAINED[:-1]),
+                              None if detail is None else _store(detail), self.prev, digest))
         self.prev = digest
+
+    def flush(self) -> None:
+        """Write the buffered rows, in chain order (seq follows insertion order)."""
+        if self.rows:
+            write_rows(self.conn, "insert_audit", self.rows)
+            self.rows = []
 
 
 def verify(conn: sa.Connection) -> int | None:

@@ -1,7 +1,7 @@
 """Push: the idempotency ledger and per-device order around apply.apply_mutation.
 
-One write transaction per batch (one revision for everything it writes), a savepoint
-per mutation so each is all-or-nothing. Per mutation, in device_seq order:
+One write transaction per batch (one revision for everything it writes, one fsync at
+commit), each mutation all-or-nothing. Per mutation, in device_seq order:
 
 * known (device_id, mutation_id), same payload hash → the stored result, verbatim;
 * known id, different payload → stop, 422 ``idempotency_key_reuse``;
@@ -9,33 +9,49 @@ per mutation so each is all-or-nothing. Per mutation, in device_seq order:
 * otherwise apply, then write the ledger row and an audit row.
 
 Mutations before a stop are committed and their results travel beside the error.
+
+How it stays fast: the batch is decided in memory (app.server.state) after one query
+for the device's ledger rows and one per entity for the records it names; a rejected
+mutation's writes are simply dropped, so it needs no savepoint. The records, ledger rows
+and audit rows then go to the database as one statement each, before the commit.
+Should anything unexpected happen on that fast path (an error other than a rejection,
+a constraint or a value the database refuses), the transaction is rolled back and the
+batch is run again carefully: every mutation in its own savepoint with its writes issued
+at once, so a failing mutation ends ``rejected`` (server_error) and the rest go through.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from app.domain.hashchain import canonical_json
 from app.server.apply import Reject, Tx, apply_mutation
 from app.server.audit import AuditChain
 from app.server.auth import Principal
-from app.server.db import allocate_rev, meta, now_iso, writer
+from app.server.db import allocate, now_iso, run_sql, writer
 from app.server.errors import ApiError
 from app.server.scope import allowed_units
-from app.server.tables import device, processed_mutation
+from app.server.state import BatchState, write_rows
 from app.sync.wire import Mutation
 
 log = logging.getLogger("command_desk.server.push")
 
+# Byte for byte app.domain.hashchain.canonical_json (stored hashes must keep matching).
+_canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+_store = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+SERVER_ERROR = "服务器处理出错，请联系管理员 / server error, contact the administrator"
+
 
 def payload_sha256(m: Mutation) -> str:
     # Hash the parsed model, not the bytes: key order and whitespace of a retry don't matter.
-    return hashlib.sha256(canonical_json(m.model_dump(mode="json")).encode()).hexdigest()
+    return hashlib.sha256(_canonical(m.model_dump(mode="json")).encode()).hexdigest()
 
 
 def _result(m: Mutation, outcome: str, rev: int | None = None, code: str | None = None,
@@ -44,62 +60,118 @@ def _result(m: Mutation, outcome: str, rev: int | None = None, code: str | None 
             "conflict_ids": list(conflict_ids), "problems": list(problems)}
 
 
-def _apply_one(tx: Tx, m: Mutation) -> dict:
-    savepoint = tx.conn.begin_nested()
-    try:
-        effect = apply_mutation(tx, m)
-    except Reject as r:
-        savepoint.rollback()
-        return _result(m, "rejected", code=r.code, message=r.message, problems=r.problems)
-    except Exception:  # a server bug must not wedge the device's queue; it is logged and visible
-        savepoint.rollback()
-        log.exception("mutation %s failed", m.mutation_id)
-        return _result(m, "rejected", code="server_error",
-                       message="服务器处理出错，请联系管理员 / server error, contact the administrator")
-    savepoint.commit()
+class _Replay(Exception):
+    """The fast path met something unexpected: run the batch again, mutation by mutation."""
+
+
+def _apply_one(tx: Tx, m: Mutation, careful: bool) -> dict:
+    st = tx.st
+    if careful:
+        savepoint = st.conn.begin_nested()
+        try:
+            effect = apply_mutation(tx, m)
+            st.keep_layer(write_now=True)
+        except Reject as r:
+            st.drop_layer()
+            savepoint.rollback()
+            return _result(m, "rejected", code=r.code, message=r.message, problems=r.problems)
+        except Exception:  # a server bug must not wedge the device's queue; it is logged and visible
+            st.drop_layer()
+            savepoint.rollback()
+            log.exception("mutation %s failed", m.mutation_id)
+            return _result(m, "rejected", code="server_error", message=SERVER_ERROR)
+        savepoint.commit()
+    else:
+        try:
+            effect = apply_mutation(tx, m)
+        except Reject as r:  # decided before anything was written: drop what it meant to write
+            st.drop_layer()
+            return _result(m, "rejected", code=r.code, message=r.message, problems=r.problems)
+        except Exception as exc:
+            raise _Replay(f"mutation {m.mutation_id}") from exc
+        st.keep_layer(write_now=False)
     outcome = "applied_with_conflict" if effect.conflict_ids else "applied"
     return _result(m, outcome, effect.rev, conflict_ids=effect.conflict_ids)
+
+
+def _ledger(st: BatchState, device_id: str, mutation_ids: list[str]) -> dict[str, tuple[str, Any]]:
+    """This device's ledger rows for the batch's mutation ids: id -> (payload hash, stored result)."""
+    found: dict[str, tuple[str, Any]] = {}
+    ids = sorted(set(mutation_ids))
+    sqlite = st.conn.dialect.name == "sqlite"
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        for mid, sha, result in st.conn.exec_driver_sql(st.sql["ledger_in"],
+                                                        (_store(chunk) if sqlite else chunk, device_id)):
+            found[mid] = (sha, json.loads(result) if isinstance(result, str) else result)
+    return found
+
+
+def _prefetch(st: BatchState, ordered: Sequence[Mutation]) -> None:
+    """One query per entity for every record the batch names (a miss later is a point read)."""
+    wanted: dict[str, list[str]] = collections.defaultdict(list)
+    for m in ordered:
+        wanted[m.entity].append(m.entity_id)
+        if m.entity == "stock_movement" and isinstance(m.payload.get("warehouse_id"), str):
+            wanted["warehouse"].append(m.payload["warehouse_id"])
+    for entity, ids in wanted.items():
+        if len(entity) <= 64:
+            st.prefetch_records(entity, ids)
 
 
 def push_batch(engine: sa.Engine, who: Principal, device_id: str, mutations: Sequence[Mutation],
                *, via: str = "push", actor_id: str | None = None) -> dict[str, Any]:
     """Apply a batch; returns the push response body (without epoch/time) and the new rev."""
     ordered = sorted(mutations, key=lambda m: m.device_seq)
+    hashes = [payload_sha256(m) for m in ordered]
+    try:
+        return _push(engine, who, device_id, ordered, hashes, via, actor_id, careful=False)
+    except _Replay as replay:
+        log.warning("push of device %s replayed mutation by mutation (%s: %r)", device_id, replay,
+                    replay.__cause__)
+        return _push(engine, who, device_id, ordered, hashes, via, actor_id, careful=True)
+
+
+def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[Mutation], hashes: list[str],
+          via: str, actor_id: str | None, *, careful: bool) -> dict[str, Any]:
     results: list[dict] = []
     stop: ApiError | None = None
     with writer(engine) as conn:
         trans = conn.begin()
         try:
-            rev = allocate_rev(conn)
-            dev = conn.execute(sa.select(device).where(device.c.device_id == device_id)).first()
+            rev, epoch = allocate(conn)
+            dev = run_sql(conn, "SELECT last_device_seq, revoked_at FROM device WHERE device_id = ?",
+                          (device_id,)).first()
             if dev is None or dev.revoked_at is not None:
                 raise ApiError(403, "device_revoked", "终端未登记或已停用 / device unknown or revoked")
             last = dev.last_device_seq
-            tx = Tx(conn, rev, now_iso(), who, device_id, allowed_units(conn, who.role, who.org_unit_id))
+            st = BatchState(conn)
+            tx = Tx(st, rev, now_iso(), who, device_id, allowed_units(conn, who.role, who.org_unit_id))
+            known = _ledger(st, device_id, [m.mutation_id for m in ordered])
+            _prefetch(st, ordered)
+            ledger_rows: list[tuple] = []
             audit: AuditChain | None = None
-            for m in ordered:
-                known = conn.execute(sa.select(processed_mutation).where(
-                    processed_mutation.c.device_id == device_id,
-                    processed_mutation.c.mutation_id == m.mutation_id)).first()
-                if known is not None:
-                    if known.payload_sha256 != payload_sha256(m):
+            for m, sha in zip(ordered, hashes, strict=True):
+                seen = known.get(m.mutation_id)
+                if seen is not None:
+                    if seen[0] != sha:
                         stop = ApiError(422, "idempotency_key_reuse",
                                         "同一变更编号内容不同 / mutation id reused with another payload",
                                         mutation_id=m.mutation_id)
                         break
-                    results.append(known.result)
+                    results.append(seen[1])
                     continue
                 if m.device_seq != last + 1:
                     stop = ApiError(409, "sequence_gap",
                                     f"变更序号不连续，应为 {last + 1} / expected device_seq {last + 1}, "
                                     f"got {m.device_seq}", expected_device_seq=last + 1)
                     break
-                result = _apply_one(tx, m)
-                conn.execute(processed_mutation.insert().values(
-                    device_id=device_id, mutation_id=m.mutation_id, device_seq=m.device_seq,
-                    payload_sha256=payload_sha256(m), outcome=result["outcome"], result=result,
-                    applied_rev=result["rev"], author_id=who.user_id, received_at=tx.now))
-                audit = audit or AuditChain(conn)
+                result = _apply_one(tx, m, careful)
+                known[m.mutation_id] = (sha, result)  # the same id again in this batch is a replay
+                st.ledger_new[m.mutation_id] = (device_id, who.user_id)
+                ledger_rows.append((device_id, m.mutation_id, m.device_seq, sha, result["outcome"],
+                                    _store(result), result["rev"], who.user_id, tx.now))
+                audit = audit or AuditChain(conn, buffered=True)
                 audit.append(at=tx.now, actor_id=actor_id or who.user_id, device_id=device_id,
                              mutation_id=m.mutation_id, action=f"{via}:{m.op}", entity=m.entity,
                              entity_id=m.entity_id, rev=result["rev"],
@@ -110,21 +182,33 @@ def push_batch(engine: sa.Engine, who: Principal, device_id: str, mutations: Seq
                 results.append(result)
                 last = m.device_seq
             if audit is not None:  # something new was written: keep it
-                conn.execute(device.update().where(device.c.device_id == device_id)
-                             .values(last_device_seq=last, last_seen=tx.now))
+                st.flush()
+                write_rows(conn, "insert_ledger", ledger_rows)
+                audit.flush()
+                run_sql(conn, "UPDATE device SET last_device_seq = ?, last_seen = ? WHERE device_id = ?",
+                        (last, tx.now, device_id))
                 trans.commit()
-                wrote = rev
+                wrote, current_rev = rev, rev
             else:  # only replays: give the revision back, nothing changed
                 trans.rollback()
-                wrote = None
+                wrote, current_rev = None, rev - 1
+        except (ApiError, _Replay):
+            if trans.is_active:
+                trans.rollback()
+            raise
+        except Exception as exc:
+            if trans.is_active:
+                trans.rollback()
+            if careful:
+                raise
+            raise _Replay("flush") from exc
         except BaseException:
             if trans.is_active:
                 trans.rollback()
             raise
-    with engine.connect() as conn:
-        current = meta(conn)
-    body = {"results": results, "server_rev": current.current_rev, "last_device_seq": last,
-            "server_epoch": current.server_epoch, "server_time": now_iso()}
+    # current_rev as of our commit (we held the revision lock until then).
+    body = {"results": results, "server_rev": current_rev, "last_device_seq": last,
+            "server_epoch": epoch, "server_time": now_iso()}
     if stop is not None:
         stop.extra["_top"] = body
         raise StopBatch(stop, wrote)

@@ -77,6 +77,11 @@ def bulk_load(engine: sa.Engine, records: Records, *, chunk: int = 5000, validat
             batch = []
     if batch:
         total += _load_chunk(engine, batch, check)
+    if engine.dialect.name == "postgresql":
+        # Fresh statistics now, not at autovacuum's leisure: with none, the planner takes a scoped
+        # pull for a few rows and sorts the whole table for every page.
+        with writer(engine) as conn, conn.begin():
+            conn.exec_driver_sql("ANALYZE record")
     return total
 
 
