@@ -21,11 +21,11 @@ H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 # (columns: [[dock ids stacked top→bottom, each cell a tab group]], widths, shown-but-hidden ids)
 RECIPES = {
     # Desk: the picture (overview, map) on the left two thirds, the work of the watch on the right.
-    "duty": ([[["overview"]], [["map"]], [["duty_log", "resources", "video"], ["warnings", "statistics"]]],
+    "duty": ([[["overview"]], [["map"]], [["duty_log", "resources", "video"], ["warnings", "statistics", "sync"]]],
              (0.3, 0.39, 0.31), (0.6, 0.4), ()),
-    # Wall: counts, map, warnings and figures; nothing that is typed into.
+    # Wall: counts, map, warnings and figures; nothing that is typed into (the sync state is in the status bar).
     "briefing": ([[["overview"]], [["map"]], [["warnings"], ["statistics", "video"]]],
-                 (0.36, 0.40, 0.24), (0.5, 0.5), ("duty_log", "resources")),
+                 (0.36, 0.40, 0.24), (0.5, 0.5), ("duty_log", "resources", "sync")),
 }
 
 

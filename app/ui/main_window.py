@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
 
@@ -20,6 +20,7 @@ from app.ui.i18n import tr
 from app.ui.menus import SHORTCUT_HELP, Menus
 from app.ui.selection import Selection
 from app.ui.settings import Settings
+from app.ui.signin_dialog import REASON_RESUME, REASON_START, SignInDialog, apply_sign_in
 from app.ui.status_bar import StatusBar
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
         self.status.conflicts_clicked.connect(lambda: self._show_sync_queue("conflicts"))
         self.status.rejected_clicked.connect(lambda: self._show_sync_queue("rejected"))
+        self.status.skew_clicked.connect(lambda: self._show_sync_queue("status"))
+        self.status.signin_clicked.connect(lambda: self.open_sign_in(REASON_RESUME))
+        self._signin: SignInDialog | None = None
+        self._shown_once = False
         self.menus = Menus(self)
         self.menus.build(self)
         self._help: QMessageBox | None = None
@@ -127,6 +132,20 @@ class MainWindow(QMainWindow):
             if callable(refresh):
                 refresh()
 
+    def open_sign_in(self, reason: str = "") -> SignInDialog:
+        """The sign-in dialog (File → Sign in / switch user, or the status bar when sync needs it)."""
+        if self._signin is not None and self._signin.isVisible():
+            self._signin.raise_()
+            self._signin.activateWindow()
+            return self._signin
+        user = self.ctx.user
+        dialog = SignInDialog(self.ctx, self, username=user.username if user else "", reason=reason)
+        dialog.signed_in.connect(self._on_signed_in)
+        dialog.finished.connect(lambda _result: self._forget_sign_in(dialog))
+        dialog.open()  # window-modal without a nested event loop (qasync #59)
+        self._signin = dialog
+        return dialog
+
     def retranslate(self) -> None:
         title = tr("应急指挥台")
         self.setWindowTitle(title + (" · " + tr("大屏") if self.briefing else ""))
@@ -145,6 +164,14 @@ class MainWindow(QMainWindow):
         self._help = box
 
     # ---- Qt overrides ----------------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if self.ctx.user is None and self.ctx.server_url:
+                # Started against a server with nobody signed in (--server without --user): ask first.
+                QTimer.singleShot(0, lambda: self.open_sign_in(REASON_START))
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.briefing:
@@ -196,9 +223,22 @@ class MainWindow(QMainWindow):
         # 1.6x on a 1080-line wall, growing with the wall (a 2160-line 4K wall at 100% gets 3.2x).
         return theme.BRIEFING_SCALE * max(1.0, self.height() / 1080)
 
+    def _forget_sign_in(self, dialog: SignInDialog) -> None:
+        if self._signin is dialog:
+            self._signin = None
+        dialog.deleteLater()
+
+    def _on_signed_in(self, user, username: str, password: str) -> None:
+        apply_sign_in(self.ctx, user, username, password)
+        self.status.retranslate()  # who is on watch, and the sync state they resume
+        self.refresh_now()  # panels whose actions depend on the role (e.g. the conflict queue)
+
     def _show_sync_queue(self, which: str) -> None:
         if "sync" in self.docks:
             self.focus_dock("sync")
+            show_tab = getattr(self.docks["sync"].widget(), "show_tab", None)
+            if callable(show_tab):
+                show_tab(which)  # conflicts → the conflict queue, rejected → the refused changes
             return
         status = self.status.sync_status
         n = (status.conflicts if which == "conflicts" else status.rejected) if status else 0

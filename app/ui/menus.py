@@ -19,7 +19,7 @@ LANGUAGE_NAMES = (("zh", "中文"), ("en", "English"))  # each in its own langua
 THEME_NAMES = (("day", N_("日间主题")), ("night", N_("夜间主题")))
 
 SHORTCUT_HELP = (
-    ("F1", N_("快捷键与关于")), ("Ctrl+1 … Ctrl+7", N_("转到面板")), ("F11", N_("全屏")),
+    ("F1", N_("快捷键与关于")), ("Ctrl+1 … Ctrl+8", N_("转到面板")), ("F11", N_("全屏")),
     ("Ctrl+Shift+L", N_("切换语言")), ("Ctrl+Shift+T", N_("切换主题")), ("Ctrl+Q", N_("退出")),
 )
 
@@ -67,6 +67,8 @@ class Menus:
         """``w`` is the MainWindow (its slots are wired here; it owns the behaviour)."""
         bar = w.menuBar()
         file_menu = self.menu(bar, N_("文件(&F)"))
+        self.sign_in = self.action(file_menu, N_("登录/切换用户(&S)…"), w.open_sign_in)
+        file_menu.addSeparator()
         self.action(file_menu, N_("退出(&Q)"), w.close, "Ctrl+Q")  # StandardKey.Quit is empty on Windows
 
         view = self.menu(bar, N_("视图(&V)"))

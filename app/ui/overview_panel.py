@@ -243,6 +243,8 @@ class OverviewPanel(QWidget):
         # Throttle, not debounce: a steady stream of sync pages still refreshes every 200 ms.
         if changes.touches(*WATCHED_ENTITIES) and not self._timer.isActive():
             self._timer.start()
+        elif changes.touches("outbox"):
+            self.model.reload_pending()  # the pending marks moved (e.g. a resubmitted change)
 
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = {i.row() for i in selected.indexes()}

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QToolButton, QWid
 
 from app.domain import clock
 from app.domain.enums import Role
+from app.services import sync_status
 from app.services.changes import ChangeSet
 from app.services.shift_queries import ShiftInfo, current_shift
 from app.ui import i18n, icons, sync_text
@@ -69,6 +70,10 @@ class StatusBar(QStatusBar):
     """The officer asked to see the open sync conflicts."""
     rejected_clicked = Signal()
     """The officer asked to see the changes the server refused."""
+    signin_clicked = Signal()
+    """The officer asked to sign in (sync stopped for want of a valid sign-in)."""
+    skew_clicked = Signal()
+    """The officer asked about the console's clock being off."""
 
     def __init__(self, ctx, changes, parent: QWidget | None = None):
         super().__init__(parent)
@@ -83,11 +88,13 @@ class StatusBar(QStatusBar):
         self.sync = IconLabel("local", "syncLabel")
         self.conflict_badge = self._badge("conflictBadge", "conflict", self.conflicts_clicked)
         self.rejected_badge = self._badge("rejectedBadge", "rejected", self.rejected_clicked)
+        self.skew_chip = self._badge("skewChip", "clock", self.skew_clicked)
+        self.signin_button = self._badge("signInButton", "signin", self.signin_clicked)
         self.addWidget(self.clock_caption)
         self.addWidget(self.clock_label)
         self.addWidget(self.user)
         self.addWidget(self.shift_label, 1)
-        for w in (self.conflict_badge, self.rejected_badge, self.sync):
+        for w in (self.skew_chip, self.conflict_badge, self.rejected_badge, self.sync, self.signin_button):
             self.addPermanentWidget(w)
 
         self._tick = QTimer(self, singleShot=True, timerType=Qt.TimerType.PreciseTimer, timeout=self._on_tick)
@@ -136,6 +143,19 @@ class StatusBar(QStatusBar):
         self.conflict_badge.setVisible(conflicts > 0)
         self.rejected_badge.setText(tr("{n} 被拒").format(n=rejected))
         self.rejected_badge.setVisible(rejected > 0)
+        # Sync stopped for want of a sign-in: the sync text becomes a button that opens the sign-in.
+        signin = described.state == sync_status.SIGNIN_NEEDED
+        self.signin_button.setText(tr("需要登录以继续同步"))
+        self.signin_button.setToolTip(described.tooltip)
+        # Hide before show: for a moment both would be in the bar and could widen the window for good.
+        shown, hidden = (self.signin_button, self.sync) if signin else (self.sync, self.signin_button)
+        hidden.hide()
+        shown.show()
+        skew = sync_text.clock_skew(status)
+        self.skew_chip.setText(skew or "")
+        self.skew_chip.setToolTip(tr("本机时钟与服务器相差较大。记录的时间以服务器为准；请联系管理员校准本机时钟。")
+                                  if skew else "")
+        self.skew_chip.setVisible(skew is not None)
 
     # ---- Private ---------------------------------------------------------------------------
     def _badge(self, name: str, icon_name: str, signal) -> QToolButton:
@@ -184,5 +204,5 @@ class StatusBar(QStatusBar):
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         px = self.fontMetrics().height()
-        for badge in (self.conflict_badge, self.rejected_badge):
+        for badge in (self.conflict_badge, self.rejected_badge, self.skew_chip, self.signin_button):
             badge.setIconSize(QSize(px, px))

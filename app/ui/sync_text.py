@@ -56,3 +56,27 @@ def describe(status: S.SyncStatus | None, now: dt.datetime | None = None) -> Syn
     if status.message:
         lines.append(status.message)
     return SyncText(status.state, icon, text, "\n".join(lines))
+
+
+SKEW_LIMIT_S = 120  # beyond this the console's clock is called out (SYNC_RESEARCH.md §3.10)
+
+
+def clock_skew(status: S.SyncStatus | None) -> str | None:
+    """"本机时钟偏差 N 分钟" when the console's clock is off by more than two minutes, else None."""
+    offset = status.clock_offset_s if status is not None else None
+    if offset is None or abs(offset) <= SKEW_LIMIT_S:
+        return None
+    return tr("本机时钟偏差 {n} 分钟").format(n=int(abs(offset) / 60 + 0.5))
+
+
+def clock_offset_text(offset_s: float | None) -> str:
+    """The offset in words: which way the console's clock is off, and by how much."""
+    if offset_s is None:
+        return "—"
+    seconds = int(abs(offset_s) + 0.5)
+    if seconds < 1:
+        return tr("与服务器一致")
+    amount = (tr("{n} 秒").format(n=seconds) if seconds < 60
+              else tr("{m} 分 {s} 秒").format(m=seconds // 60, s=seconds % 60))
+    # clock_offset_s is server minus local: positive means this console's clock is behind.
+    return (tr("本机慢 {t}") if offset_s > 0 else tr("本机快 {t}")).format(t=amount)

@@ -1,7 +1,9 @@
 """Open incidents as a table: ids in order, rows fetched a page at a time (Anki's DataModel).
 
 The model never holds ORM objects or a copy of the table: ``reload`` re-reads the
-id list; rows are read lazily for the pages the view actually shows.
+id list; rows are read lazily for the pages the view actually shows. Incidents with
+a change this console has not yet had confirmed carry a "待上传 pending" clock mark
+(SYNC_RESEARCH.md §3.14); ``reload_pending`` re-reads just those marks.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from app.domain import clock
 from app.domain.enums import IncidentStatus, Severity
 from app.services.incident_queries import IncidentRow, incident_rows, open_incident_ids
-from app.ui import i18n
+from app.services.sync_queries import pending_ids
+from app.ui import i18n, icons
 from app.ui.i18n import N_, tr
 
 IdRole = Qt.ItemDataRole.UserRole + 1
+PendingRole = Qt.ItemDataRole.UserRole + 2  # True while a local change awaits the server
 
 COLUMNS = (("title", N_("事件")), ("severity", N_("级别")), ("status", N_("状态")),
            ("occurred_at", N_("发生时间")))
@@ -76,21 +80,36 @@ class OpenIncidentsModel(QAbstractTableModel):
         self.compact = compact
         self._ids: list[str] = []
         self._rows: dict[str, IncidentRow] = {}
+        self._pending: set[str] = set()
         self._swatches: dict[str, QIcon] = {}
         i18n.notifier().language_changed.connect(self.retranslate)
 
     # ---- Public API ------------------------------------------------------------------------
     def reload(self) -> None:
         ids = self._read(open_incident_ids)
+        pending = self._read(pending_ids, "incident")
         if ids == self._ids:
             # Same incidents in the same order: keep selection and scroll, just refetch the rows.
             self._rows.clear()
+            self._pending = pending
             if ids:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(ids) - 1, len(COLUMNS) - 1))
             return
         self.beginResetModel()
-        self._ids, self._rows = ids, {}
+        self._ids, self._rows, self._pending = ids, {}, pending
         self.endResetModel()
+
+    def reload_pending(self) -> None:
+        """Re-read only which incidents have unconfirmed local changes (after the outbox moved)."""
+        pending = self._read(pending_ids, "incident")
+        changed = pending ^ self._pending
+        self._pending = pending
+        for i, rid in enumerate(self._ids):
+            if rid in changed:
+                self.dataChanged.emit(self.index(i, 0), self.index(i, 0))
+
+    def is_pending(self, incident_id: str) -> bool:
+        return incident_id in self._pending
 
     def incident_id(self, row: int) -> str:
         return self._ids[row]
@@ -123,6 +142,8 @@ class OpenIncidentsModel(QAbstractTableModel):
             return None
         if role == IdRole:
             return self._ids[index.row()]
+        if role == PendingRole:
+            return self._ids[index.row()] in self._pending
         row = self._row(index.row())
         if row is None:
             return "—" if role == Qt.ItemDataRole.DisplayRole else None
@@ -131,6 +152,9 @@ class OpenIncidentsModel(QAbstractTableModel):
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row)
+        if (role == Qt.ItemDataRole.DecorationRole and column == "title" and not self.compact
+                and row.id in self._pending):
+            return icons.icon("pending")  # a clock beside the title; the tooltip says it in words
         if role == Qt.ItemDataRole.DecorationRole and (column == "severity"
                                                        or (self.compact and column == "title")):
             return self._swatch(SEVERITY_COLOURS.get(row.severity, "#8d9bad"))
@@ -168,6 +192,8 @@ class OpenIncidentsModel(QAbstractTableModel):
                  f"{tr('发生时间')}: {format_time(row.occurred_at, today=dt.date.min)}"]
         if row.place:
             parts.append(f"{tr('地点')}: {row.place}")
+        if row.id in self._pending:
+            parts.append(tr("待上传：本机的修改尚未被服务器确认"))
         return "\n".join(parts)
 
     def _swatch(self, colour: str) -> QIcon:
