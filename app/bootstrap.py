@@ -69,12 +69,18 @@ def run_console(args: argparse.Namespace) -> int:
     if credentials and server_url:
         if not signin.has_verifier(ctx, credentials[0]) and server is not None:
             server.wait_ready()  # first start: nothing cached to sign in against yet
-        ctx.user = signin.sign_in(ctx, *credentials)
+        try:
+            ctx.user = signin.sign_in(ctx, *credentials)
+        except signin.SignInFailed as e:  # the window asks instead; a typo is no reason to crash
+            log.warning("sign-in at start failed: %s", e)
+            credentials = None
     elif not server_url:
         ctx.user = signin.local_user(ctx)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
-    if server_url and ctx.user is not None:
+    if server_url:
+        # Created even before anyone signs in: without a token it waits in "sign-in needed",
+        # and the sign-in dialog resumes it.
         from app.services.sync_engine import SyncEngine
 
         ctx.sync = SyncEngine(ctx)

@@ -145,6 +145,8 @@ class SyncEngine:
             answered = [by_id[m["mutation_id"]] for m in batch if m["mutation_id"] in by_id]
             settled = await self._write(ob.record_results, answered, clock.now_iso())
             self._set(last_push_ok=clock.now())
+            if settled:  # pending marks and the outbox list move with the push, not the next pull
+                self.ctx.publish(ChangeSet.of("outbox", [m["mutation_id"] for m in answered], origin="sync"))
             if settled < len(batch):
                 if not settled:
                     raise T.BadResponse("push answer settles none of the mutations sent")
