@@ -184,7 +184,12 @@ def _patch(tx: Tx, ent: Entity, m: Mutation, row: Any, payload: dict) -> Effect:
         tx.st.update_record(ent.name, m.entity_id, row.replace(
             data=merged.data, field_rev=merged.field_rev, field_src=merged.field_src, server_rev=tx.rev,
             scope_id=scope_id, updated_by=tx.who.user_id, updated_at=tx.now))
-    elif not merged.conflicts:
+    elif merged.conflicts:
+        # Refused as a whole (an illegal status move, a team already taken): the record is
+        # unchanged, but it gets this revision so every console pulls it again and drops the
+        # value it showed locally; otherwise the refused value would stay on screen for good.
+        tx.st.update_record(ent.name, m.entity_id, row.replace(server_rev=tx.rev))
+    else:
         return Effect(row.server_rev, [])  # nothing to change: the record already says so
     return Effect(tx.rev, _raise_conflicts(tx, ent, m, scope_id, merged.conflicts))
 

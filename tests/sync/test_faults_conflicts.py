@@ -147,12 +147,6 @@ def test_t10_two_consoles_editing_one_incident(consoles):
     assert b.engine.status.conflicts >= 2 and a.engine.status.conflicts >= 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server: a patch refused as a whole (illegal_transition with no other field changed; likewise "
-    "unit_taken on a dispatch patch, or a rejected patch) leaves the record's server_rev unchanged, "
-    "so the pull never re-sends it and the console keeps its refused local value forever (I4). "
-    "Fix: touch the record (new server_rev) when a patch is refused, or keep pre-edit values "
-    "in the console's outbox to restore them (needs a cache migration)"))
 def test_t10_a_refused_status_change_does_not_stay_on_the_console(consoles, server):
     """Pass: an officer's illegal transition (cancelled -> reported) is applied_with_conflict and
     leaves the status unchanged on the server; after the round the console shows the server's
