@@ -257,3 +257,16 @@ def test_console_clock_an_hour_fast_is_measured_against_the_server(consoles, mon
     monkeypatch.setattr(clock, "now", lambda: real_now() + dt.timedelta(hours=1))
     a.sync()
     assert -3605 < a.engine.status.clock_offset_s < -3595
+
+
+def test_collector_is_running_again_after_a_pull_that_failed(server, consoles):
+    import gc
+
+    a = consoles("officer_s1")
+    server.kill()
+    with pytest.raises(T.Offline):
+        a.sync()
+    assert gc.isenabled()
+    server.start()
+    a.sync()
+    assert gc.isenabled()
