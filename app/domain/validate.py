@@ -51,6 +51,25 @@ def parse_time(value: str) -> dt.datetime:
     return t
 
 
+def _storable(value: Any) -> bool:
+    """False for what no database column can hold: NUL, lone surrogates, NaN and infinities."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v or any("\ud800" <= ch <= "\udfff" for ch in v):
+                return False
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                return False
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return True
+
+
 def _parses(parse, value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -77,8 +96,8 @@ def _check_value(f: Field, value: Any) -> Problem | None:
         if f.max_len is not None and len(value) > f.max_len:
             return Problem(f.name, "too_long", f"过长（最多 {f.max_len} 字）",
                            f"too long (at most {f.max_len} characters)")
-        if "\x00" in value:
-            return Problem(f.name, "nul", "含有非法字符", "contains a NUL character")
+        if not _storable(value):
+            return Problem(f.name, "nul", "含有非法字符", "contains a NUL or an unpaired surrogate character")
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             return Problem(f.name, "type", "应为整数", "must be a whole number")
@@ -97,6 +116,10 @@ def _check_value(f: Field, value: Any) -> Problem | None:
         if not _parses(parse_time, value):
             return Problem(f.name, "type", "时间格式无效（需带时区）",
                            "must be an ISO-8601 time with offset")
+    elif kind == "json":
+        if not _storable(value):
+            return Problem(f.name, "nul", "含有非法字符或超出范围的数字",
+                           "holds a NUL, an unpaired surrogate or a number out of range")
     elif kind == "date":
         if not _parses(dt.date.fromisoformat, value):
             return Problem(f.name, "type", "日期格式无效", "must be an ISO date")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -56,12 +57,40 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN/Infinity: PostgreSQL's JSONB refuses them later
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses to infinity, which no database column can hold
+        raise ValueError(f"number out of range: {text}")
+    return value
+
+
+def _storable_text(value: Any) -> None:
+    """Refuse what PostgreSQL's jsonb (and SQLite's text) cannot store: NUL and lone surrogates.
+
+    Checked at the door, so such a body is one clear 422 instead of a 500 for the whole batch.
+    """
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v or any("\ud800" <= ch <= "\udfff" for ch in v):
+                raise ApiError(422, "invalid_characters",
+                               "内容含有无法保存的字符（NUL 或孤立代理项） / text holds a NUL or a lone surrogate")
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
 async def read_json(request: Request) -> Any:
     body = await request.body()
     try:
-        return json.loads(body, parse_constant=_no_constants)
+        value = json.loads(body, parse_constant=_no_constants, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ApiError(400, "bad_json", "请求内容不是有效的 JSON / body is not valid JSON") from exc
+    _storable_text(value)
+    return value
 
 
 def check_schema_version(version: Any) -> None:

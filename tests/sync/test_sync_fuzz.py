@@ -109,3 +109,17 @@ def test_fuzzed_push_bodies_never_cause_a_server_error(live, body, in_order):
             assert result["outcome"] != "rejected" or result["code"] not in (None, "server_error")
     else:
         assert set(data["error"]) >= {"code", "message"}
+
+
+@pytest.mark.parametrize("raw", [
+    b'"checklist": {"n": 1e400}', b'"checklist": ["a\\u0000b"]', b'"title": "x\\ud800y"',
+])
+def test_values_no_database_can_store_are_a_422_not_a_500(console, raw):
+    c = console("officer_s1")
+    body = (b'{"device_id": "' + c.device_id.encode() + b'", "schema_version": 1, "mutations": [{'
+            b'"mutation_id": "' + str(uuid.uuid4()).encode() + b'", "device_seq": 1, "entity": "plan", '
+            b'"entity_id": "' + str(uuid.uuid4()).encode() + b'", "op": "patch", "payload": {' + raw + b'}}]}')
+    r = c.http.post(f"{c.base}/api/v1/sync/push", data=body, headers=dict(c.headers(), **{
+        "Content-Type": "application/json"}), timeout=30)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["error"]["code"] in ("bad_json", "invalid_characters")

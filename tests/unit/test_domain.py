@@ -80,3 +80,10 @@ def test_distance_and_containment():
     assert geo.point_in_geometry(1.5, 1.5, square)
     assert not geo.point_in_geometry(0.7, 0.7, square)  # in the hole
     assert not geo.point_in_geometry(3, 3, square)
+
+
+def test_values_no_database_can_store_are_refused_before_they_are_queued():
+    plan = entity("plan")
+    for bad in ({"checklist": {"step": float("inf")}}, {"checklist": ["a\x00b"]}, {"title": "火\ud800灾"}):
+        problems = check_record(plan, bad, partial=True)
+        assert [p.code for p in problems] == ["nul"], bad
