@@ -17,13 +17,11 @@ from app.services.signin import sign_in
 from app.sync import transport as T
 from console_harness import NOW, LiveConsole
 from faults import (
-    Database,
-    FaultServer,
     FaultTransport,
     assert_nothing_lost_exactly_once,
-    backends,
     cli,
     ledger,
+    module_server,
     server_records,
     wait_until,
 )
@@ -32,20 +30,7 @@ from sync_world import STREET1, password, user_id
 ACCESS_TTL_S = 2
 
 
-@pytest.fixture(scope="module", params=backends())
-def database(request, tmp_path_factory):
-    db = Database(request.param, tmp_path_factory.mktemp("auth-db"))
-    yield db
-    db.close()
-
-
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    proc = FaultServer(database.url, tmp_path_factory.mktemp("auth-log") / "server.log",
-                       env={"COMMAND_DESK_ACCESS_TTL": str(ACCESS_TTL_S)})
-    proc.start()
-    yield proc
-    proc.kill()
+database, server = module_server("auth", env={"COMMAND_DESK_ACCESS_TTL": str(ACCESS_TTL_S)})
 
 
 @pytest.fixture

@@ -18,16 +18,14 @@ from app.store.schema import table_for
 from app.sync import transport as T
 from console_harness import LiveConsole
 from faults import (
-    Database,
-    FaultServer,
     FaultTransport,
     assert_converged,
     assert_nothing_lost_exactly_once,
-    backends,
     drain,
     drop_response,
     duplicate,
     ledger,
+    module_server,
     release_then_forward,
     split_reorder,
     sqlite_only,
@@ -36,20 +34,7 @@ from faults import (
 from sync_live import incident as incident_data
 from sync_world import ITEM1, STREET1
 
-
-@pytest.fixture(scope="module", params=backends())
-def database(request, tmp_path_factory):
-    db = Database(request.param, tmp_path_factory.mktemp("conflict-db"))
-    yield db
-    db.close()
-
-
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    proc = FaultServer(database.url, tmp_path_factory.mktemp("conflict-log") / "server.log")
-    proc.start()
-    yield proc
-    proc.kill()
+database, server = module_server("conflict")
 
 
 @pytest.fixture

@@ -21,15 +21,13 @@ from app.store import records
 from console_harness import NOW, LiveConsole
 from faults import (
     Child,
-    Database,
-    FaultServer,
     FaultTransport,
     assert_audit_chain,
     assert_converged,
     assert_local_integrity,
     assert_nothing_lost_exactly_once,
-    backends,
     drain,
+    module_server,
     overtaken,
     server_records,
     server_view,
@@ -39,20 +37,7 @@ from faults import (
 from sync_live import Console, incident, new_id
 from sync_world import DISTRICT, ITEM1, STREET1, STREET2, WAREHOUSE1, WAREHOUSE2, password
 
-
-@pytest.fixture(scope="module", params=backends())
-def database(request, tmp_path_factory):
-    db = Database(request.param, tmp_path_factory.mktemp("partition-db"))
-    yield db
-    db.close()
-
-
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    proc = FaultServer(database.url, tmp_path_factory.mktemp("partition-log") / "server.log")
-    proc.start()
-    yield proc
-    proc.kill()
+database, server = module_server("partition")
 
 
 def logs_tagged(database, tag: str) -> list:

@@ -22,17 +22,15 @@ from app.sync import transport as T
 from console_harness import NOW, LiveConsole
 from faults import (
     Child,
-    Database,
-    FaultServer,
     FaultTransport,
     HostileServer,
     assert_converged,
     assert_local_integrity,
-    backends,
     cache_snapshot,
     cli,
     corrupt,
     local_rows,
+    module_server,
     pull_cursors,
     pull_only,
     sqlite_only,
@@ -41,20 +39,7 @@ from faults import (
 from sync_live import Console, incident, new_id
 from sync_world import STREET1
 
-
-@pytest.fixture(scope="module", params=backends())
-def database(request, tmp_path_factory):
-    db = Database(request.param, tmp_path_factory.mktemp("pull-db"))
-    yield db
-    db.close()
-
-
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    proc = FaultServer(database.url, tmp_path_factory.mktemp("pull-log") / "server.log")
-    proc.start()
-    yield proc
-    proc.kill()
+database, server = module_server("pull")
 
 
 @pytest.fixture

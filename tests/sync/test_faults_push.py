@@ -27,20 +27,18 @@ from app.sync import transport as T
 from console_harness import NOW, LiveConsole
 from faults import (
     Child,
-    Database,
-    FaultServer,
     FaultTransport,
     assert_audit_chain,
     assert_converged,
     assert_local_integrity,
     assert_nothing_lost_exactly_once,
-    backends,
     cli,
     drop_mutation,
     drop_response,
     duplicate,
     hold,
     ledger,
+    module_server,
     release_then_forward,
     server_holds_write_lock,
     server_records,
@@ -52,20 +50,7 @@ from faults import (
 from sync_live import Console, new_id
 from sync_world import ITEM1, STREET1
 
-
-@pytest.fixture(scope="module", params=backends())
-def database(request, tmp_path_factory):
-    db = Database(request.param, tmp_path_factory.mktemp("push-db"))
-    yield db
-    db.close()
-
-
-@pytest.fixture(scope="module")
-def server(database, tmp_path_factory):
-    proc = FaultServer(database.url, tmp_path_factory.mktemp("push-log") / "server.log", middleware=True)
-    proc.start()
-    yield proc
-    proc.kill()
+database, server = module_server("push", middleware=True)
 
 
 @pytest.fixture
