@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QItemSelection, QSize, Qt, QTimer
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QGridLayout,
     QHeaderView,
@@ -29,6 +28,7 @@ from app.ui import i18n
 from app.ui.docks import PanelHost, register_panel
 from app.ui.i18n import N_, tr
 from app.ui.models.open_incidents import IdRole, OpenIncidentsModel
+from app.ui.record_table import record_table
 
 log = logging.getLogger(__name__)
 
@@ -176,15 +176,7 @@ class OverviewPanel(QWidget):
 
     # ---- Private ---------------------------------------------------------------------------
     def _make_table(self) -> QTableView:
-        table = QTableView(objectName="openIncidents")
-        table.setModel(self.model)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.verticalHeader().hide()
+        table = record_table("openIncidents", self.model)
         header = table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)

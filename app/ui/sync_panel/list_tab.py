@@ -13,7 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 from app.domain import clock
 from app.ui import i18n
 from app.ui.i18n import tr
+from app.ui.record_table import record_table
 from app.ui.sync_panel.models import IdRole, ListProxy, RowsModel, visible_rows
 
 log = logging.getLogger(__name__)
@@ -173,17 +173,9 @@ class ListTab(QWidget):
 
     # ---- Private ---------------------------------------------------------------------------
     def _make_table(self, sort_column: int, stretch_column: int) -> QTableView:
-        table = QTableView(objectName=f"{self.name}Table")
-        table.setModel(self.proxy)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
+        table = record_table(f"{self.name}Table", self.proxy)
         table.setSortingEnabled(True)
         table.sortByColumn(sort_column, Qt.SortOrder.DescendingOrder)
-        table.verticalHeader().hide()
         header = table.horizontalHeader()
         header.setHighlightSections(False)
         header.setResizeContentsPrecision(100)  # fitting columns never measures 5,000 rows
