@@ -28,7 +28,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,14 +37,12 @@ import sqlalchemy as sa
 from requests.adapters import HTTPAdapter
 
 from app.domain.entities import ENTITIES
-from app.server import db as server_db
 from app.server.audit import verify as verify_audit
 from app.server.tables import audit_log, processed_mutation, record, stock_balance
 from app.store.outbox import TERMINAL
 from app.store.schema import ENTITY_TABLES
 from app.sync import transport as T
-from sync_live import SECRET, Console, ServerProcess, free_port, wait_until
-from sync_world import seed_world
+from sync_live import SECRET, Console, Database, ServerProcess, free_port, wait_until  # noqa: F401
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
@@ -410,33 +407,6 @@ class FaultTransport(T.SyncTransport):
 
 # ---------------------------------------------------------------------------------------------
 # Servers
-
-
-class Database:
-    """A fresh seeded database (SQLite file or a throw-away PostgreSQL database)."""
-
-    def __init__(self, backend: str, folder: pathlib.Path):
-        self.backend = backend
-        self._admin = None
-        if backend == "sqlite":
-            self.url = f"sqlite:///{folder / 'server.db'}"
-        else:
-            admin_url = sa.engine.make_url(PG_URL)
-            self.name = f"cdfault_{uuid.uuid4().hex[:12]}"
-            self._admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-            with self._admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
-            self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
-        self.engine = server_db.make_engine(self.url)
-        server_db.init_schema(self.engine)
-        seed_world(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-        if self._admin is not None:
-            with self._admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            self._admin.dispose()
 
 
 def backends(heavy: bool = False) -> list:

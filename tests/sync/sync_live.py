@@ -13,12 +13,15 @@ import uuid
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 import sync_world as world
 from app.domain.clock import now_iso
+from app.server import db as server_db
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SECRET = "test-secret-not-for-production"
+PG_URL = os.environ.get("COMMAND_DESK_TEST_PG_URL")
 
 
 def free_port() -> int:
@@ -203,3 +206,32 @@ def incident(org_unit_id: str, **fields) -> dict[str, Any]:
     }
     data.update(fields)
     return data
+
+
+class Database:
+    """A fresh database seeded with the test district: a SQLite file, or a throw-away PostgreSQL
+    database when COMMAND_DESK_TEST_PG_URL names a server.
+    """
+
+    def __init__(self, backend: str, folder: pathlib.Path):
+        self.backend = backend
+        self._admin = None
+        if backend == "sqlite":
+            self.url = f"sqlite:///{folder / 'server.db'}"
+        else:
+            admin_url = sa.engine.make_url(PG_URL)
+            self.name = f"cdtest_{uuid.uuid4().hex[:12]}"
+            self._admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{self.name}"')
+            self.url = admin_url.set(database=self.name).render_as_string(hide_password=False)
+        self.engine = server_db.make_engine(self.url)
+        server_db.init_schema(self.engine)
+        world.seed_world(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._admin is not None:
+            with self._admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self._admin.dispose()

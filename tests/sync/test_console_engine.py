@@ -9,22 +9,8 @@ import pytest
 
 from app.store.search import search
 from app.sync import transport as T
-from console_harness import NOW, LiveConsole
+from console_harness import NOW
 from sync_world import STREET1, TEAM1
-
-
-@pytest.fixture
-def consoles(server, tmp_path):
-    made = []
-
-    def make(username, transport=None):
-        c = LiveConsole(server, tmp_path, username, transport)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
 
 
 def incident(**over):

@@ -5,22 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.services import sync_queries as Q
-from console_harness import NOW, LiveConsole
+from console_harness import NOW
 from sync_world import STREET1, STREET2
-
-
-@pytest.fixture
-def consoles(server, tmp_path):
-    made = []
-
-    def make(username):
-        c = LiveConsole(server, tmp_path, username)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.close()
 
 
 def incident(**over):
