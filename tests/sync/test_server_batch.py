@@ -124,9 +124,8 @@ def _snapshot(engine: sa.Engine) -> dict[str, list]:
 
 def test_a_batch_decided_in_memory_ends_exactly_like_the_careful_path(database, tmp_path, caplog):
     (tmp_path / "careful").mkdir()
-    careful_db = type(database)(database.backend, tmp_path / "careful")  # conftest's Database
+    careful_db = type(database)(database.backend, tmp_path / "careful")  # seeded like the other
     try:
-        W.seed_world(careful_db.engine)
         fast = _scenario(database.engine, careful=False)
         assert "replayed" not in caplog.text  # the fast path itself decided every batch
         careful = _scenario(careful_db.engine, careful=True)
