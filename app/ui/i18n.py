@@ -1,4 +1,5 @@
-"""The house translation: Chinese source strings, English looked up in resources/i18n/en.json.
+"""The house translation: Chinese source strings, English looked up in resources/i18n/en.json
+(and en.d/*.json, one file per panel).
 
 ``tr("值班日志")`` returns the Chinese text when Chinese is on and the English entry
 otherwise. ``N_("地图")`` only marks a string for the catalogue check (the caller
@@ -36,9 +37,17 @@ def notifier() -> LanguageNotifier:
 
 @cache
 def catalogue() -> dict[str, str]:
-    path = resources_dir() / "i18n" / "en.json"
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    return load_catalogue()
+
+
+def load_catalogue() -> dict[str, str]:
+    """en.json plus every resources/i18n/en.d/*.json (one file per panel, so panels never collide)."""
+    folder = resources_dir() / "i18n"
+    merged: dict[str, str] = {}
+    for path in [folder / "en.json", *sorted((folder / "en.d").glob("*.json"))]:
+        with open(path, encoding="utf-8") as fh:
+            merged.update(json.load(fh))
+    return merged
 
 
 def current() -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
-from app.paths import resources_dir
+from app.ui.i18n import load_catalogue
 
 UI = Path(__file__).resolve().parents[2] / "app" / "ui"
 MARKED = re.compile(r"""\b(?:tr|N_)\(\s*(?:"([^"\\]*)"|'([^'\\]*)')""")
@@ -23,7 +22,7 @@ def _marked() -> dict[str, str]:
 
 
 def _catalogue() -> dict[str, str]:
-    return json.loads((resources_dir() / "i18n" / "en.json").read_text(encoding="utf-8"))
+    return load_catalogue()
 
 
 def test_scanner_finds_the_strings():
