@@ -1,0 +1,123 @@
+"""When each incident's next report upward (报) is due: 首报 → 续报一、二… → 终报.
+
+The rules are data (resources/settings/report_rules.json, overridable by a file of
+the same name in the user's data directory) because the deadlines are set by
+regulation and change; the code only applies them:
+
+- an incident with no 速报/首报 yet owes a first report ``first_minutes`` after intake
+  (the incident's ``created_at``, falling back to ``occurred_at``);
+- while it is open, a 续报 is owed ``followup_every_minutes`` after the latest report;
+- once closed (结案) without a 终报, the final report is owed
+  ``final_minutes_after_close`` after ``closed_at``.
+
+Cancelled incidents owe nothing. Qt-free: the overview, the incident workspace and
+the handover all ask ``reports_due``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.paths import resources_dir, user_data_dir
+from app.store.schema import table_for
+
+RULES_FILE = "report_rules.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadlineRule:
+    first_minutes: int
+    followup_every_minutes: int
+    final_minutes_after_close: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportDue:
+    incident_id: str
+    title: str
+    severity: str
+    kind: str  # ReportKind code owed next: "first", "followup" or "final"
+    seq: int  # 1 for the first report, 2.. for 续报 (续报一 is seq 2), the final's own number
+    due_at: dt.datetime
+    drill: bool
+
+    def seconds_left(self, now: dt.datetime) -> float:
+        return (self.due_at - now).total_seconds()
+
+    def overdue(self, now: dt.datetime) -> bool:
+        return self.due_at <= now
+
+
+def load_rules(path: Path | None = None) -> dict[str, DeadlineRule]:
+    """The rules by severity code; a user override file wins over the shipped defaults."""
+    candidates = [path] if path else [user_data_dir() / RULES_FILE, resources_dir() / "settings" / RULES_FILE]
+    for p in candidates:
+        if p is not None and p.is_file():
+            return parse_rules(json.loads(p.read_text(encoding="utf-8")))
+    raise FileNotFoundError(RULES_FILE)
+
+
+def parse_rules(raw: Mapping[str, Any]) -> dict[str, DeadlineRule]:
+    rules = {}
+    for severity, r in raw.items():
+        if severity.startswith("_"):
+            continue
+        values = [int(r[k]) for k in ("first_minutes", "followup_every_minutes", "final_minutes_after_close")]
+        if any(v <= 0 for v in values):
+            raise ValueError(f"report rule for {severity}: every deadline must be a positive number of minutes")
+        rules[severity] = DeadlineRule(*values)
+    return rules
+
+
+def _parse(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    t = dt.datetime.fromisoformat(value)
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def reports_due(conn: sa.Connection, rules: Mapping[str, DeadlineRule] | None = None,
+                incident_ids: list[str] | None = None) -> list[ReportDue]:
+    """The next report owed by every incident that owes one, soonest first."""
+    rules = rules if rules is not None else load_rules()
+    inc = table_for("incident")
+    rep = table_for("incident_report")
+    latest = (sa.select(rep.c.incident_id,
+                        sa.func.count().label("n"),
+                        sa.func.max(sa.func.coalesce(rep.c.submitted_at, rep.c.created_at)).label("last_at"),
+                        sa.func.max(sa.case((rep.c.kind.in_(("flash", "first")), 1), else_=0)).label("has_first"),
+                        sa.func.max(sa.case((rep.c.kind == "final", 1), else_=0)).label("has_final"))
+              .where(rep.c.deleted.is_(False)).group_by(rep.c.incident_id).subquery())
+    q = (sa.select(inc.c.id, inc.c.title, inc.c.severity, inc.c.status, inc.c.created_at, inc.c.occurred_at,
+                   inc.c.closed_at, inc.c.drill, latest.c.n, latest.c.last_at, latest.c.has_first,
+                   latest.c.has_final)
+         .select_from(inc.outerjoin(latest, latest.c.incident_id == inc.c.id))
+         .where(inc.c.deleted.is_(False), inc.c.status != "cancelled",
+                sa.or_(latest.c.has_final.is_(None), latest.c.has_final == 0)))
+    if incident_ids is not None:
+        q = q.where(inc.c.id.in_(incident_ids))
+    out = []
+    for r in conn.execute(q):
+        rule = rules.get(r.severity)
+        if rule is None:
+            continue
+        n = r.n or 0
+        if r.status == "closed":
+            closed = _parse(r.closed_at) or _parse(r.last_at) or _parse(r.occurred_at)
+            kind, seq, due = "final", n + 1, closed + dt.timedelta(minutes=rule.final_minutes_after_close)
+        elif not r.has_first:
+            start = _parse(r.created_at) or _parse(r.occurred_at)
+            kind, seq, due = "first", 1, start + dt.timedelta(minutes=rule.first_minutes)
+        else:
+            kind, seq = "followup", n + 1
+            due = _parse(r.last_at) + dt.timedelta(minutes=rule.followup_every_minutes)
+        out.append(ReportDue(r.id, r.title, r.severity, kind, seq, due, bool(r.drill)))
+    out.sort(key=lambda d: (d.due_at, d.incident_id))
+    return out
