@@ -50,6 +50,12 @@ def _entity_table(ent: Entity) -> sa.Table:
 
 ENTITY_TABLES: dict[str, sa.Table] = {name: _entity_table(ent) for name, ent in ENTITIES.items()}
 
+# Indexes beyond one column each (migration 0003 creates the same).
+_log = ENTITY_TABLES["duty_log_entry"]
+sa.Index("ix_duty_log_entry_corrects_id", _log.c.corrects_id, sqlite_where=_log.c.corrects_id.isnot(None))
+sa.Index("ix_duty_log_entry_kind_time", _log.c.kind, _log.c.occurred_at)
+sa.Index("ix_duty_log_entry_author_time", _log.c.author_id, _log.c.occurred_at)
+
 # One row per user intent, written in the same transaction as the change itself
 # (SYNC_RESEARCH.md §3.3-3.4). device_seq is gap-free: MAX+1 inside the writer.
 outbox = sa.Table(
