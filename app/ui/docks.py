@@ -82,7 +82,7 @@ _registry: dict[str, DockSpec] = {s.id: s for s in _SLOTS}
 _failures: dict[str, str] = {}  # slot id -> why its panel could not be loaded
 
 # Modules of docks that are not one of the slots above; each calls register_dock().
-EXTRA_PANEL_MODULES: tuple[str, ...] = ("app.ui.sync_panel",)
+EXTRA_PANEL_MODULES: tuple[str, ...] = ("app.ui.sync_panel", "app.ui.handover", "app.ui.incidents")
 
 
 def register_panel(slot_id: str, factory: PanelFactory) -> None:

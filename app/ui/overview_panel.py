@@ -27,6 +27,7 @@ from app.services.overview import WATCHED_ENTITIES, Overview, read_overview
 from app.ui import i18n
 from app.ui.docks import PanelHost, register_panel
 from app.ui.i18n import N_, tr
+from app.ui.incidents.chips import DueReportsStrip
 from app.ui.models.open_incidents import IdRole, OpenIncidentsModel
 from app.ui.record_table import record_table
 
@@ -114,6 +115,8 @@ class OverviewPanel(QWidget):
         self._grid.setSpacing(8)
         self._columns = 0
         self.list_label = QLabel(objectName="sectionLabel")
+        self.due_strip = DueReportsStrip(host.ctx.read, self, limit=3)  # reports due upward, counting down
+        self.due_strip.open_incident.connect(lambda iid: host.selection.select("incident", [iid], source=self))
         self.model = OpenIncidentsModel(host.ctx.read, self, compact=host.read_only)
         self.table = self._make_table()
         layout = QVBoxLayout(self)
@@ -123,6 +126,7 @@ class OverviewPanel(QWidget):
         top.addWidget(self.as_of_label, 0, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         layout.addLayout(top)
         layout.addLayout(self._grid)
+        layout.addWidget(self.due_strip)
         layout.addWidget(self.list_label)
         layout.addWidget(self.table, 1)
         self._reflow(2)
@@ -142,6 +146,7 @@ class OverviewPanel(QWidget):
             # Beijing's date, not the machine's: "expires within 30 days" turns over at midnight here.
             overview = self.host.ctx.read(read_overview, clock.now().date())
             self.model.reload()
+            self.due_strip.reload()
         except Exception:  # a failed read must not take the window down; say so and keep the old figures
             log.exception("overview read failed")
             self.as_of_label.setText(tr("读取失败") + f" {clock.now():%H:%M:%S}")
@@ -233,7 +238,7 @@ class OverviewPanel(QWidget):
 
     def _on_changes(self, changes: ChangeSet) -> None:
         # Throttle, not debounce: a steady stream of sync pages still refreshes every 200 ms.
-        if changes.touches(*WATCHED_ENTITIES) and not self._timer.isActive():
+        if changes.touches(*WATCHED_ENTITIES, "incident_report") and not self._timer.isActive():
             self._timer.start()
         elif changes.touches("outbox"):
             self.model.reload_pending()  # the pending marks moved (e.g. a resubmitted change)

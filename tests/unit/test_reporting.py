@@ -1,0 +1,150 @@
+"""Reporting up: officers' reports wait for the leader's 签发; signing writes the row and a 报 line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from app.domain import clock
+from app.services import instructions as I
+from app.services import reporting as R
+from app.services.changes import ChangeBus
+from app.services.context import AppContext, SignedInUser
+from app.services.duty_log_writer import append_entry
+from app.services.incidents import CheckFailed, NotAllowed
+from app.services.report_deadlines import reports_due
+from app.store import records
+from app.store.device import ensure_device
+from app.store.schema import table_for
+
+OFFICER = SignedInUser(id="00000000-0000-4000-8000-0000000000a1", username="zs", name="张三", role="officer")
+LEADER = SignedInUser(id="00000000-0000-4000-8000-0000000000b1", username="lm", name="李明", role="leader")
+
+
+@pytest.fixture
+def ctx(store):
+    return AppContext(store=store, bus=ChangeBus(), device_id=store.write_sync(ensure_device), user=OFFICER)
+
+
+def _incident(ctx, **over):
+    t = clock.now() - dt.timedelta(hours=2)
+    data = dict(title="11·23东风中路燃气泄漏", category="accident", subtype="燃气泄漏", severity="II",
+                status="responding", occurred_at=clock.iso(t), place="东风中路", injured=1)
+    data.update(over)
+    return ctx.store.write_sync(lambda c: records.create(c, "incident", data, author_id=OFFICER.id,
+                                                         now=clock.iso(t)))
+
+
+def _log(ctx, iid, body, minutes_ago):
+    at = clock.iso(clock.now() - dt.timedelta(minutes=minutes_ago))
+    ctx.store.write_sync(lambda c: append_entry(c, kind="handle", body=body, author_id=OFFICER.id,
+                                                device_id=ctx.device_id, now=at, incident_id=iid))
+
+
+def _reports(ctx, iid):
+    rep = table_for("incident_report")
+    return ctx.read(lambda c: c.execute(sa.select(rep).where(rep.c.incident_id == iid).order_by(rep.c.seq))
+                    .mappings().all())
+
+
+def test_labels():
+    assert R.report_label("first", 1) == "首报"
+    assert R.report_label("followup", 2) == "续报一"
+    assert R.report_label("followup", 12) == "续报十一"
+    assert R.report_label("followup", 3, "en") == "Follow-up 2"
+    assert R.report_label("final", 5) == "终报"
+
+
+def test_officer_report_awaits_signoff_and_the_deadline_keeps_counting(ctx):
+    iid = _incident(ctx)
+    key = R.compose_report(ctx, iid, "first", "首报正文")
+    (awaiting,) = ctx.read(R.list_reports, iid)
+    assert awaiting.awaiting and awaiting.awaiting_key == key and not _reports(ctx, iid)
+    assert ctx.read(reports_due)[0].kind == "first"  # nothing went upward yet
+    with pytest.raises(NotAllowed):
+        R.sign_report(ctx, key)
+
+
+def test_leader_signs_writes_the_row_and_a_report_log_line(ctx):
+    iid = _incident(ctx)
+    key = R.compose_report(ctx, iid, "first", "首报正文")
+    ctx.user = LEADER
+    rid = R.sign_report(ctx, key)
+    (row,) = _reports(ctx, iid)
+    assert row["id"] == rid and row["signed_by"] == LEADER.id and row["signed_at"] and row["submitted_at"]
+    assert row["seq"] == 1 and row["created_by"] == OFFICER.id  # the officer wrote it, the leader signed
+    assert ctx.read(R.list_reports, iid)[0].awaiting is False
+    log = table_for("duty_log_entry")
+    kinds = ctx.read(lambda c: c.execute(sa.select(log.c.kind, log.c.body).where(log.c.incident_id == iid)).all())
+    assert [k for k, _ in kinds] == ["report"] and "首报" in kinds[0][1]
+    assert ctx.read(reports_due)[0].kind == "followup"
+
+
+def test_followup_prefill_has_only_log_lines_since_the_previous_report(ctx):
+    iid = _incident(ctx)
+    _log(ctx, iid, "关闭燃气总阀", 100)
+    ctx.user = LEADER
+    R.compose_report(ctx, iid, "first", "首报")
+    _log(ctx, iid, "疏散群众30人", -1)  # a minute after the report (the report was sent "now")
+    text = ctx.read(R.followup_prefill, iid)
+    assert "疏散群众30人" in text and "关闭燃气总阀" not in text and "受伤1人" in text
+    R.compose_report(ctx, iid, "followup", text)
+    assert [r["kind"] for r in _reports(ctx, iid)] == ["first", "followup"]
+    assert R.report_label(_reports(ctx, iid)[1]["kind"], _reports(ctx, iid)[1]["seq"]) == "续报一"
+
+
+def test_empty_body_and_recipient_refused(ctx):
+    iid = _incident(ctx)
+    with pytest.raises(CheckFailed) as e:
+        R.compose_report(ctx, iid, "first", "  ", recipient="")
+    assert {p.field for p in e.value.errors} == {"body", "recipient"}
+
+
+def test_daily_report_and_documents(ctx):
+    iid = _incident(ctx, occurred_at=clock.now_iso())
+    ctx.store.write_sync(lambda c: records.bulk_load(c, [("user", {"id": LEADER.id, "username": "lm", "name": "李明",
+                                                                   "role": "leader"})]))
+    ctx.user = LEADER
+    rid = R.compose_report(ctx, iid, "first", "首报正文第一段\n第二段")
+    title, html = ctx.read(R.report_document, rid)
+    assert title == "关于11·23东风中路燃气泄漏的首报" and "李明" in html and "第二段" in html
+    day = ctx.read(R.daily_report, clock.now().date())
+    assert [r["id"] for r in day.incidents] == [iid] and len(day.reports) == 1
+    title, html = R.daily_report_document(day)
+    assert "值班日报" in title and "11·23东风中路燃气泄漏" in html
+
+
+def test_instruction_to_closure(ctx):
+    iid = _incident(ctx)
+    given = clock.iso(clock.now() - dt.timedelta(minutes=30))
+    due = clock.iso(clock.now() - dt.timedelta(minutes=5))
+    ins = I.add_instruction(ctx, iid, given_by="区长 卢家豪", given_at=given, body="全力搜救被困人员",
+                            owner="东风街道", due_at=due)
+    (row,) = ctx.read(I.list_instructions, iid)
+    assert row.status == "open" and row.overdue(clock.now())
+    I.close_instruction(ctx, ins, "已完成搜救")
+    (row,) = ctx.read(I.list_instructions, iid)
+    assert row.status == "done" and row.closed_at and not row.overdue(clock.now())
+    log = table_for("duty_log_entry")
+    bodies = ctx.read(lambda c: c.execute(sa.select(log.c.body).where(log.c.kind == "handle")).scalars().all())
+    assert any("已办结" in b for b in bodies)
+    with pytest.raises(NotAllowed):
+        I.close_instruction(ctx, ins)
+
+
+def test_instruction_times_questioned_and_due_before_given_refused(ctx):
+    iid = _incident(ctx)
+    before_intake = clock.iso(clock.now() - dt.timedelta(days=2))
+    with pytest.raises(CheckFailed) as e:
+        I.add_instruction(ctx, iid, given_by="区长", given_at=before_intake, body="x")
+    assert [p.code for p in e.value.questions] == ["question"] and not e.value.errors
+    now = clock.now()
+    with pytest.raises(CheckFailed) as e:
+        I.add_instruction(ctx, iid, given_by="区长", given_at=clock.iso(now), body="x",
+                          due_at=clock.iso(now - dt.timedelta(hours=1)))
+    assert [p.field for p in e.value.errors] == ["due_at"]
+    with pytest.raises(CheckFailed) as e:
+        I.add_instruction(ctx, iid, given_by="", given_at=clock.iso(now), body="")
+    assert {p.field for p in e.value.errors} == {"given_by", "body"}
