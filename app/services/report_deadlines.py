@@ -8,7 +8,10 @@ regulation and change; the code only applies them:
   (the incident's ``created_at``, falling back to ``occurred_at``);
 - while it is open, a 续报 is owed ``followup_every_minutes`` after the latest report;
 - once closed (结案) without a 终报, the final report is owed
-  ``final_minutes_after_close`` after ``closed_at``.
+  ``final_minutes_after_close`` after ``closed_at`` — but only by an incident that was
+  reported upward at all: one closed with no report was handled locally (most 一般
+  incidents are) and owes nothing, otherwise years of minor incidents would bury the
+  reports that are really due.
 
 Cancelled incidents owe nothing. Qt-free: the overview, the incident workspace and
 the handover all ask ``reports_due``.
@@ -100,7 +103,8 @@ def reports_due(conn: sa.Connection, rules: Mapping[str, DeadlineRule] | None = 
                    latest.c.has_final)
          .select_from(inc.outerjoin(latest, latest.c.incident_id == inc.c.id))
          .where(inc.c.deleted.is_(False), inc.c.status != "cancelled",
-                sa.or_(latest.c.has_final.is_(None), latest.c.has_final == 0)))
+                sa.or_(latest.c.has_final.is_(None), latest.c.has_final == 0),
+                sa.or_(inc.c.status != "closed", latest.c.n.isnot(None))))
     if incident_ids is not None:
         q = q.where(inc.c.id.in_(incident_ids))
     out = []

@@ -63,3 +63,8 @@ def test_cancelled_owes_nothing_and_soonest_comes_first(store):
 def test_bad_rules_are_refused():
     with pytest.raises(ValueError):
         parse_rules({"I": {"first_minutes": 0, "followup_every_minutes": 1, "final_minutes_after_close": 1}})
+
+
+def test_an_incident_closed_without_any_report_owes_nothing(store):
+    _incident(store, status="closed", closed_at="2026-11-23T09:00:00+08:00", title="本地处置")
+    assert store.read(reports_due, load_rules()) == []
