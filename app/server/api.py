@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Query, Request, Response, WebSocket, WebSo
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from app.server import auth, blobs, errors, push, sneakernet
+from app.server import auth, blobs, errors, push, signalling, sneakernet
 from app.server.auth import Principal
 from app.server.config import Settings
 from app.server.db import init_schema, make_engine, meta, now_iso, reader
@@ -179,6 +179,7 @@ def create_app(settings: Settings, engine: sa.Engine | None = None) -> FastAPI:
             await ws.send_json({"type": "rev", "rev": hub.rev})
             await _relay(ws, queue)
 
+    signalling.install(app, engine, state, API)  # video signalling relay (app/server/signalling.py)
     app.state.engine = engine
     app.state.hub = hub
     return app
