@@ -137,8 +137,9 @@ def search_ids(conn: sa.Connection, query: str, limit: int = SEARCH_LIMIT) -> tu
 def corrected_ids(conn: sa.Connection) -> dict[str, list[str]]:
     """{wrong entry id: [ids of the corrections pointing at it]}.
 
-    ``corrects_id`` has no index (the request is in docs/perf/duty_log.md), so this is a
-    scan: the panel runs it off the GUI thread and keeps it current from ChangeSets.
+    Answered from the partial index on ``corrects_id`` (migration 0003), so its cost follows
+    the number of corrections, not the size of the log; the panel still runs it off the GUI
+    thread and keeps it current from ChangeSets.
     """
     t = table_for("duty_log_entry")
     out: dict[str, list[str]] = {}

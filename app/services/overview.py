@@ -8,6 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from app.domain.enums import OPEN_INCIDENT_STATUSES
+from app.services.stock import stock_alerts
 from app.store.schema import table_for
 
 WATCHED_ENTITIES = ("incident", "team", "shelter", "stock_movement", "supply_item", "dispatch",
@@ -48,19 +49,14 @@ def stock_levels(conn: sa.Connection) -> sa.Select:
 def read_overview(conn: sa.Connection, today: dt.date | None = None) -> Overview:
     today = today or dt.date.today()
     inc, team, shelter = table_for("incident"), table_for("team"), table_for("shelter")
-    item, warning, risk = table_for("supply_item"), table_for("warning"), table_for("risk_source")
-    move = table_for("stock_movement")
+    warning, risk = table_for("warning"), table_for("risk_source")
     real = sa.or_(inc.c.drill.is_(None), inc.c.drill.is_(False))
-    levels = stock_levels(conn).subquery()
-    below = conn.execute(
-        sa.select(sa.func.count()).select_from(levels.join(item, item.c.id == levels.c.item_id))
-        .where(item.c.min_level.isnot(None), levels.c.quantity < item.c.min_level)).scalar() or 0
-    horizon = (today + dt.timedelta(days=30)).isoformat()
-    # Items (per warehouse) holding a batch that expires within 30 days: one alert per shelf, not per batch.
-    expiring = conn.execute(
-        sa.select(sa.func.count(sa.distinct(move.c.warehouse_id + "/" + move.c.item_id)))
-        .where(move.c.deleted.is_(False), move.c.delta > 0, move.c.expires_on >= today.isoformat(),
-               move.c.expires_on <= horizon)).scalar() or 0
+    # The ledger's own alerts (app/services/stock.py): its summary is kept incrementally, so the
+    # overview does not re-sum a million movements on every refresh; expiry follows FEFO, so a
+    # batch already issued raises nothing.
+    alerts = [a.kind for a in stock_alerts(conn, today)]
+    below = sum(1 for k in alerts if k in ("below_min", "negative"))
+    expiring = sum(1 for k in alerts if k in ("expiring", "expired"))
     spare = conn.execute(
         sa.select(sa.func.coalesce(sa.func.sum(shelter.c.capacity - sa.func.coalesce(shelter.c.occupancy, 0)), 0))
         .where(shelter.c.deleted.is_(False), shelter.c.status == "open")).scalar() or 0

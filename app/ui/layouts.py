@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from app.ui.i18n import N_
 
-LAYOUT_VERSION = 1  # bump when the slots change so an old saved state is not half-applied
+LAYOUT_VERSION = 2  # bump when the slots change so an old saved state is not half-applied
 NAMED_LAYOUTS = (("duty", N_("值班布局")), ("briefing", N_("大屏布局")))
 
 _AREA = {"left": Qt.DockWidgetArea.LeftDockWidgetArea, "right": Qt.DockWidgetArea.RightDockWidgetArea,
@@ -21,11 +21,12 @@ H, V = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 # (columns: [[dock ids stacked top→bottom, each cell a tab group]], widths, shown-but-hidden ids)
 RECIPES = {
     # Desk: the picture (overview, map) on the left two thirds, the work of the watch on the right.
-    "duty": ([[["overview"]], [["map"]], [["duty_log", "resources", "video"], ["warnings", "statistics", "sync"]]],
+    "duty": ([[["overview"]], [["map"]], [["duty_log", "incidents", "resources", "video"],
+                                          ["handover", "sync", "warnings", "statistics"]]],
              (0.3, 0.39, 0.31), (0.6, 0.4), ()),
     # Wall: counts, map, warnings and figures; nothing that is typed into (the sync state is in the status bar).
     "briefing": ([[["overview"]], [["map"]], [["warnings"], ["statistics", "video"]]],
-                 (0.36, 0.40, 0.24), (0.5, 0.5), ("duty_log", "resources", "sync")),
+                 (0.36, 0.40, 0.24), (0.5, 0.5), ("duty_log", "incidents", "resources", "handover", "sync")),
 }
 
 

@@ -10,7 +10,7 @@ import logging
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QFrame, QMainWindow, QMessageBox, QScrollArea, QWidget
 
 from app.ui import docks as registry
 from app.ui import i18n, icons, layouts, theme
@@ -30,6 +30,28 @@ _MOVABLE = _F.DockWidgetMovable | _F.DockWidgetFloatable | _F.DockWidgetClosable
 _O = QMainWindow.DockOption
 _DOCK_OPTIONS = _O.AnimatedDocks | _O.AllowNestedDocks | _O.AllowTabbedDocks
 
+
+
+class PanelDock(QDockWidget):
+    """A dock whose panel sits in a scroll area.
+
+    A panel's minimum size is the sum of its parts (an entry form, a row of buttons); tabbed
+    and stacked with others, those minimums would add up to a window larger than the screen,
+    and Qt then grows the window past it. In a scroll area a panel squeezed below its minimum
+    scrolls instead, and the window keeps the size of the screen.
+    """
+
+    def set_panel(self, panel: QWidget) -> None:
+        self._panel = panel
+        scroll = QScrollArea(objectName="panelScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroll.setWidget(panel)
+        self.setWidget(scroll)
+
+    def panel(self) -> QWidget:
+        return self._panel
 
 class MainWindow(QMainWindow):
     closed = Signal()
@@ -80,7 +102,7 @@ class MainWindow(QMainWindow):
         dock = self.docks[dock_id]
         dock.show()
         dock.raise_()
-        widget = dock.widget()
+        widget = dock.panel()
         if widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
             # Land on the panel's first control (e.g. the incident list), not on its frame.
             focusable = [c for c in widget.findChildren(QWidget)
@@ -128,7 +150,7 @@ class MainWindow(QMainWindow):
     def refresh_now(self) -> None:
         """Re-read every panel that can (skips the 200 ms coalescing; for screenshots and tests)."""
         for dock in self.docks.values():
-            refresh = getattr(dock.widget(), "refresh_now", None)
+            refresh = getattr(dock.panel(), "refresh_now", None)
             if callable(refresh):
                 refresh()
 
@@ -188,8 +210,8 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
     # ---- Private ---------------------------------------------------------------------------
-    def _make_dock(self, spec: registry.DockSpec) -> QDockWidget:
-        dock = QDockWidget(tr(spec.title), self)
+    def _make_dock(self, spec: registry.DockSpec) -> PanelDock:
+        dock = PanelDock(tr(spec.title), self)
         dock.setObjectName(spec.id)  # the key saveState/restoreState use
         dock.setFeatures(_F.NoDockWidgetFeatures if self.briefing else _MOVABLE)
         widget = None
@@ -200,7 +222,7 @@ class MainWindow(QMainWindow):
                 log.exception("panel %s failed to build", spec.id)
                 widget = EmptyState(spec.title, spec.description, spec.icon, failure="factory error",
                                     focusable=not self.briefing)
-        dock.setWidget(widget or EmptyState(spec.title, spec.description, spec.icon,
+        dock.set_panel(widget or EmptyState(spec.title, spec.description, spec.icon,
                                             failure=registry.load_failure(spec.id), focusable=not self.briefing))
         return dock
 
@@ -236,7 +258,7 @@ class MainWindow(QMainWindow):
     def _show_sync_queue(self, which: str) -> None:
         if "sync" in self.docks:
             self.focus_dock("sync")
-            show_tab = getattr(self.docks["sync"].widget(), "show_tab", None)
+            show_tab = getattr(self.docks["sync"].panel(), "show_tab", None)
             if callable(show_tab):
                 show_tab(which)  # conflicts → the conflict queue, rejected → the refused changes
             return

@@ -94,12 +94,12 @@ def test_tab_order_walks_the_docks_in_their_order(make_window, qtbot):
     window.show()
     qtbot.waitExposed(window)
     order = []
-    start: QWidget = window.docks["overview"].widget().table
+    start: QWidget = window.docks["overview"].panel().table
     widget = start
     for _ in range(5000):  # the chain holds every widget; only Tab-reachable ones matter
         if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.isVisible():
             for dock_id, dock in window.docks.items():
-                inside = dock.widget() is widget or dock.widget().isAncestorOf(widget)
+                inside = dock.panel() is widget or dock.panel().isAncestorOf(widget)
                 if inside and (not order or order[-1] != dock_id):
                     order.append(dock_id)
         widget = widget.nextInFocusChain()
@@ -111,6 +111,6 @@ def test_tab_order_walks_the_docks_in_their_order(make_window, qtbot):
 
 def test_selecting_an_incident_tells_the_shared_selection(make_window):
     window = make_window()
-    panel = window.docks["overview"].widget()
+    panel = window.docks["overview"].panel()
     panel.table.selectRow(1)
     assert window.selection.current("incident") == (panel.model.incident_id(1),)

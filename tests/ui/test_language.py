@@ -11,13 +11,13 @@ TITLES_EN = {"overview": "Overview", "map": "Map", "duty_log": "Duty log", "reso
 
 
 def _texts(window):
-    panel = window.docks["overview"].widget()
+    panel = window.docks["overview"].panel()
     header = panel.model.headerData(0, Qt.Orientation.Horizontal)
     status = panel.model.index(0, 2).data()
     menus = [a.text() for a in window.menuBar().actions()]
     return (window.windowTitle(), {k: d.windowTitle() for k, d in window.docks.items()},
             panel.tiles["open_incidents"].caption_label.text(), header, status, menus,
-            window.status.clock_caption.text(), window.docks["map"].widget().title_label.text())
+            window.status.clock_caption.text(), window.docks["warnings"].panel().title_label.text())
 
 
 def test_language_switch_relabels_the_window_and_back(make_window):
@@ -27,12 +27,12 @@ def test_language_switch_relabels_the_window_and_back(make_window):
     assert zh[5] == ["文件(&F)", "视图(&V)", "帮助(&H)"]
 
     window.menus.toggle_language.trigger()  # Ctrl+Shift+L
-    title, docks, caption, header, status, menus, clock_caption, map_title = _texts(window)
+    title, docks, caption, header, status, menus, clock_caption, empty_title = _texts(window)
     assert i18n.current() == "en"
     assert title == "Command Desk"
     assert {k: docks[k] for k in TITLES_EN} == TITLES_EN
     assert (caption, header) == ("Open incidents", "Incident")
-    assert (clock_caption, map_title) == ("Beijing time", "Map")
+    assert (clock_caption, empty_title) == ("Beijing time", "Warnings")  # an empty slot relabels too
     assert status in ("Reported", "Verified", "Responding")  # enum labels from app.domain.enums
     assert menus == ["&File", "&View", "&Help"]
     assert window.docks["map"].toggleViewAction().text() == "Map"

@@ -11,6 +11,7 @@ from sql_counts import sql_counts
 from app.domain import clock
 from app.services.changes import ChangeSet
 from app.services.overview import read_overview
+from app.services.stock import stock_alerts
 from app.store import records
 from app.ui.docks import EXTRA_PANEL_MODULES
 from app.ui.overview_panel import OverviewPanel
@@ -25,7 +26,7 @@ def shown(tile) -> int:
 
 
 def overview_of(window) -> OverviewPanel:
-    return window.docks["overview"].widget()
+    return window.docks["overview"].panel()
 
 
 def test_window_opens_with_every_dock_and_true_figures(make_window, ctx):
@@ -38,6 +39,10 @@ def test_window_opens_with_every_dock_and_true_figures(make_window, ctx):
         assert window.docks[dock_id].objectName() == dock_id  # the saveState key
     panel = overview_of(window)
     expected = ctx.read(sql_counts, clock.now().date())
+    # The stock tile counts the same alerts the warehouse view lists (tests/unit/test_stock.py checks
+    # those against sums of the raw movements), so the two panels never disagree.
+    expected["stock_alerts"] = len(ctx.read(stock_alerts, clock.now().date()))
+    assert expected["stock_alerts"] > 0
     for key in ("open_incidents", "teams", "shelters", "stock_alerts", "warnings", "risk_major"):
         assert shown(panel.tiles[key]) == expected[key], key
     assert f"{expected['responding']}" in panel.tiles["open_incidents"].detail_label.text()
@@ -141,7 +146,7 @@ def test_ctrl_number_focuses_a_dock_and_f1_opens_help(make_window, qtbot):
     qtbot.waitExposed(window)
     window.focus_dock("map")
     # focusWidget(), not hasFocus(): the offscreen platform never makes a window active.
-    assert window.focusWidget() is window.docks["map"].widget()
+    assert window.focusWidget() is window.docks["map"].panel()
     window.findChild(type(window.menus.full_screen), "focus_overview").trigger()
     assert window.focusWidget() is overview_of(window).table  # the list, not the panel frame
     shortcuts = {a.shortcut().toString() for a in window.actions()}

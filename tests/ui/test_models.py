@@ -24,7 +24,7 @@ def test_open_incidents_model(qtmodeltester, ctx):
     assert all(times)
 
 
-def test_open_incidents_model_empty_and_growing(qtmodeltester, tmp_path):
+def test_open_incidents_model_empty_and_growing(qapp, qtmodeltester, tmp_path):  # icons need a QGuiApplication
     from app.services.changes import ChangeBus
     from app.services.context import AppContext
     from app.store.db import Store

@@ -415,7 +415,7 @@ def test_badges_and_clock_chip_raise_the_sync_dock_on_the_right_tab(make_window,
     window = make_window()
     window.show()
     qtbot.waitExposed(window)
-    panel = window.docks["sync"].widget()
+    panel = window.docks["sync"].panel()
     assert window.dock_title("sync") == "同步"
     assert window.findChild(type(window.menus.full_screen), "focus_sync").shortcut().toString() == "Ctrl+8"
     assert not _front(window, "sync") and not panel.built  # tabbed behind 预警, not built for nothing
@@ -440,7 +440,7 @@ def test_ctrl_8_lands_in_the_sync_panel(make_window, qtbot):
     window.show()
     qtbot.waitExposed(window)
     window.findChild(type(window.menus.full_screen), "focus_sync").trigger()
-    panel = window.docks["sync"].widget()
+    panel = window.docks["sync"].panel()
     assert panel.built and _front(window, "sync")
     assert panel.isAncestorOf(window.focusWidget())
 
@@ -479,7 +479,7 @@ def test_overview_refreshes_pending_marks_on_outbox_changes(make_window, ctx, qt
     from app.ui.models.open_incidents import PendingRole
 
     window = make_window()
-    model = window.docks["overview"].widget().model
+    model = window.docks["overview"].panel().model
     inc = new_incident(ctx)
     qtbot.waitUntil(lambda: inc in model._ids and model.is_pending(inc), timeout=3000)
     server_says(ctx, last_mutation(ctx)["mutation_id"], "applied")

@@ -66,7 +66,7 @@ def test_status_bar_follows_the_engine_and_badges_open_the_queue(make_window, ct
     assert bar.rejected_badge.isVisible() and bar.rejected_badge.text() == "1 被拒"
     with qtbot.waitSignal(bar.conflicts_clicked, timeout=1000):
         bar.conflict_badge.click()
-    assert window.docks["sync"].widget().current_tab() == "conflicts"  # the queue, not just a message
+    assert window.docks["sync"].panel().current_tab() == "conflicts"  # the queue, not just a message
 
 
 def test_engine_callbacks_after_the_window_is_gone_are_harmless(ctx, settings):

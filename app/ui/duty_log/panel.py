@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -137,7 +139,13 @@ class DutyLogPanel(QWidget):
         if self.entry_bar is not None:
             self.splitter = QSplitter(Qt.Orientation.Vertical)
             self.splitter.addWidget(top)
-            self.splitter.addWidget(self.entry_bar)
+            # In a short dock the form scrolls rather than squeezing the list to nothing.
+            form_scroll = QScrollArea(objectName="entryBarScroll")
+            form_scroll.setWidgetResizable(True)
+            form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+            form_scroll.setWidget(self.entry_bar)
+            top.setMinimumHeight(180)
+            self.splitter.addWidget(form_scroll)
             self.splitter.setStretchFactor(0, 1)
             self.splitter.setStretchFactor(1, 0)
             self.splitter.setChildrenCollapsible(False)

@@ -193,6 +193,10 @@ class VideoPanel(QWidget):
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 2)
         self.splitter.setSizes([440, 1040, 440])
+        # A dock shares the window with the log and the map: let the columns squeeze (clipping
+        # their buttons) rather than force the whole window wider than the screen.
+        for w, least in ((left, 180), (centre, 260), (right, 180)):
+            w.setMinimumWidth(least)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 8)
         lay.addWidget(self.splitter)
