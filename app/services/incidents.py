@@ -14,7 +14,6 @@ the store's ``draft`` table, so a crash or a power cut loses nothing typed.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -24,11 +23,11 @@ import sqlalchemy as sa
 from app.domain import clock
 from app.domain.entities import entity
 from app.domain.enums import INCIDENT_TRANSITIONS, IncidentStatus
-from app.domain.geo import point_in_geometry
 from app.domain.validate import Problem, check_record
 from app.services.changes import ChangeSet
 from app.services.context import AppContext
 from app.services.duty_log_writer import append_entry
+from app.services.places import Street, street_at
 from app.store import records
 from app.store.schema import draft, table_for
 
@@ -65,28 +64,15 @@ class CheckFailed(Exception):
         self.errors, self.questions = errors, questions
 
 
-@dataclasses.dataclass(frozen=True)
-class Street:
-    id: str
-    name: str
-
-
 def load_incident(conn: sa.Connection, incident_id: str) -> dict[str, Any] | None:
     row = records.get(conn, "incident", incident_id)
     return row if row and not row.get("deleted") else None
 
 
-def street_for_point(conn: sa.Connection, lon: float | None, lat: float | None) -> Street | None:
-    """The street (街道) whose boundary contains the point; None outside every street."""
-    if lon is None or lat is None:
-        return None
-    org = table_for("org_unit")
-    rows = conn.execute(sa.select(org.c.id, org.c.name, org.c.boundary)
-                        .where(org.c.kind == "street", org.c.deleted.is_(False), org.c.boundary.is_not(None)))
-    for r in rows:
-        if isinstance(r.boundary, dict) and point_in_geometry(lon, lat, r.boundary):
-            return Street(r.id, r.name)
-    return None
+def street_for_point(conn: sa.Connection, lon: float | None, lat: float | None,
+                     scope_id: str | None = None) -> Street | None:
+    """The street (街道) whose boundary contains the point, among those in ``scope_id`` when given."""
+    return street_at(conn, lon, lat, scope_id)
 
 
 def org_unit_name(conn: sa.Connection, org_unit_id: str | None) -> str | None:
@@ -192,7 +178,7 @@ def save_incident(ctx: AppContext, incident_id: str, form: Mapping[str, Any], *,
             return {}
         if ("lon" in changes or "lat" in changes) and changes.get("org_unit_id") is None:
             lon, lat = form.get("lon", before.get("lon")), form.get("lat", before.get("lat"))
-            street = street_for_point(conn, lon, lat)
+            street = street_for_point(conn, lon, lat, ctx.user.org_unit_id)
             if street is not None and street.id != before.get("org_unit_id"):
                 changes["org_unit_id"] = street.id
         errors, questions = check_edit(before, changes, role=role)

@@ -18,11 +18,10 @@ import sqlalchemy as sa
 
 from app.domain import clock
 from app.domain.enums import IncidentCategory, ResponseLevel, Severity
-from app.domain.geo import point_in_geometry
 from app.domain.validate import Problem
 from app.services.duty_log_writer import append_entry
+from app.services.places import unit_for_new_record
 from app.store import records
-from app.store.schema import table_for
 
 CASUALTIES = ("dead", "injured", "missing", "trapped")
 CASUALTY_ZH = {"dead": "死亡", "injured": "受伤", "missing": "失踪", "trapped": "被困"}
@@ -156,20 +155,6 @@ def compose_body(kind: str, d: Mapping[str, Any]) -> str:
 
 # ---- 接报 → 突发事件 -------------------------------------------------------------------------
 
-def street_for(conn: sa.Connection, lon: float | None, lat: float | None) -> str | None:
-    """The street (属地) whose boundary contains the point, or None."""
-    if lon is None or lat is None:
-        return None
-    t = table_for("org_unit")
-    rows = conn.execute(sa.select(t.c.id, t.c.boundary).where(t.c.kind == "street", t.c.deleted.is_(False)))
-    for rid, boundary in rows:
-        geom = boundary.get("geometry") if isinstance(boundary, dict) and boundary.get("type") == "Feature" \
-            else boundary
-        if isinstance(geom, dict) and point_in_geometry(lon, lat, geom):
-            return rid
-    return None
-
-
 def incident_title(occurred: dt.datetime, place: str, kind_label: str) -> str:
     """The naming convention "M·D + place + type", e.g. 11·23越秀路火灾."""
     t = clock.to_beijing(occurred)
@@ -214,7 +199,8 @@ def record_intake(conn: sa.Connection, *, user: Any, device_id: str, now: str, i
     details = clean("receive", intake)
     occurred_at = intake.get("occurred_at") or now
     user_id, user_org = _user_parts(user)
-    street = street_for(conn, details.get("lon"), details.get("lat"))
+    # Filed under the street at the point only when it is in the officer's scope (places.py).
+    unit = unit_for_new_record(conn, details.get("lon"), details.get("lat"), user_org)
     incident_id = intake.get("incident_id") or None
     if open_incident is not None:
         category = open_incident["category"]
@@ -226,13 +212,14 @@ def record_intake(conn: sa.Connection, *, user: Any, device_id: str, now: str, i
                 "severity": open_incident["severity"], "response_level": open_incident.get("response_level") or None,
                 "status": "reported", "place": details.get("place"), "lon": details.get("lon"),
                 "lat": details.get("lat"), "occurred_at": occurred_at, "summary": details.get("what"),
-                "drill": bool(open_incident.get("drill")), "org_unit_id": street or user_org,
+                "drill": bool(open_incident.get("drill")), "org_unit_id": unit,
                 **{c: details.get(c, 0) for c in CASUALTIES}}
         incident_id = records.create(conn, "incident", {k: v for k, v in data.items() if v is not None},
                                      author_id=user_id, now=now)
     entry_id = append_entry(conn, kind="receive", body=compose_body("receive", details), author_id=user_id,
-                            device_id=device_id, now=now, occurred_at=occurred_at, org_unit_id=street or user_org,
-                            incident_id=incident_id, details=details)
+                            device_id=device_id, now=now, occurred_at=occurred_at, org_unit_id=unit,
+                            incident_id=incident_id, details=details,
+                            drill=bool(open_incident and open_incident.get("drill")))
     if draft_key:
         clear_draft(conn, draft_key)
     return entry_id, incident_id

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from app.domain.validate import check_record, validate_record
 from app.services.changes import ChangeSet
 from app.services.context import AppContext
 from app.services.resource_queries import Box, cross_rules, district_box, editable_fields
+from app.services.spreadsheet import spreadsheet_cell
 from app.services.stock import record_movement
 from app.store import outbox as ob
 from app.store import records
@@ -177,12 +179,15 @@ def _convert(kind: Any, raw: Any, enum_map: dict[str, str] | None) -> tuple[Any,
             f = float(str(raw).strip()) if not isinstance(raw, (int, float)) else float(raw)
         except ValueError:
             return None, (f"“{raw}”不是整数", f"{raw!r} is not a whole number")
-        if f != int(f):
+        if not math.isfinite(f) or f != int(f):  # "nan"/"inf" parse as floats but are no count
             return None, (f"“{raw}”不是整数", f"{raw!r} is not a whole number")
         return int(f), None
     if kind == "float":
         try:
-            return float(str(raw).strip()) if not isinstance(raw, (int, float)) else float(raw), None
+            f = float(str(raw).strip()) if not isinstance(raw, (int, float)) else float(raw)
+            if not math.isfinite(f):
+                return None, (f"“{raw}”不是有效数值", f"{raw!r} is not a finite number")
+            return f, None
         except ValueError:
             return None, (f"“{raw}”不是数字", f"{raw!r} is not a number")
     if kind == "bool":
@@ -415,16 +420,6 @@ def export_table(conn: sa.Connection, library: str, ids: Iterable[str] | None = 
     return [label(f, lang) for f in fields], rows
 
 
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@"):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text  # never a formula in Excel or WPS
-    return text
-
-
 def write_sheet(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Write a .csv (UTF-8 with BOM, for Excel in Chinese) or .xlsx; returns the row count."""
     path = Path(path)
@@ -436,7 +431,7 @@ def write_sheet(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]
         ws = wb.create_sheet()
         ws.append(list(header))
         for r in rows:
-            ws.append([_csv_cell(v) if isinstance(v, str) else v for v in r])
+            ws.append([spreadsheet_cell(v) if isinstance(v, str) else v for v in r])
             n += 1
         wb.save(path)
         return n
@@ -444,7 +439,7 @@ def write_sheet(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]
         writer = csv.writer(fh)
         writer.writerow(header)
         for r in rows:
-            writer.writerow([_csv_cell(v) for v in r])
+            writer.writerow([spreadsheet_cell(v) for v in r])
             n += 1
     return n
 

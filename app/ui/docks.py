@@ -55,7 +55,7 @@ class DockSpec:
     id: str  # the dock's objectName and its key in saved layouts: never rename one
     title: str  # Chinese source text, shown through tr()
     area: str = "right"  # one of AREAS: where it goes when no layout recipe places it
-    order: int = 100  # position in the View menu; the first seven get Ctrl+1..7
+    order: int = 100  # position in the View menu; the first nine get Ctrl+1..9
     icon: str = "overview"  # resources/icons/<icon>.svg
     description: str = ""  # what the panel will show, for the empty state (Chinese source)
     module: str | None = None  # the module that registers this slot's panel
@@ -69,13 +69,13 @@ _SLOTS = (
              description=N_("一张图：事件、救援队伍、物资仓库、避难场所和风险隐患点的位置与态势。")),
     DockSpec("duty_log", N_("值班日志"), "right", 3, "duty_log", module="app.ui.duty_log",
              description=N_("守、接、报、调、处：本班的值班记录、接报信息和交接班。")),
-    DockSpec("resources", N_("资源"), "right", 4, "resources", module="app.ui.resources",
+    DockSpec("resources", N_("资源"), "right", 5, "resources", module="app.ui.resources",
              description=N_("一网五库：救援队伍、物资储备、避难场所、大型装备、风险隐患点，以及专家和通讯录。")),
-    DockSpec("video", N_("视频会商"), "right", 5, "video", module="app.ui.video",
+    DockSpec("video", N_("视频会商"), "right", 6, "video", module="app.ui.video",
              description=N_("与街道应急办和现场队伍的视频会商，含会商纪要与决定事项。")),
-    DockSpec("warnings", N_("预警"), "right", 6, "warnings", module="app.ui.warnings",
+    DockSpec("warnings", N_("预警"), "right", 9, "warnings", module="app.ui.warnings",
              description=N_("预警信息的草拟、审批、发布、更新与解除。")),
-    DockSpec("statistics", N_("统计"), "right", 7, "statistics", module="app.ui.statistics",
+    DockSpec("statistics", N_("统计"), "right", 10, "statistics", module="app.ui.statistics",
              description=N_("事件、队伍出动和物资消耗的统计图表。")),
 )
 _registry: dict[str, DockSpec] = {s.id: s for s in _SLOTS}

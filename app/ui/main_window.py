@@ -47,8 +47,8 @@ class PanelDock(QDockWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        scroll.setWidget(panel)
         self.setWidget(scroll)
+        scroll.setWidget(panel)  # after: the panel's ParentChange then finds this dock among its ancestors
 
     def panel(self) -> QWidget:
         return self._panel
@@ -205,6 +205,13 @@ class MainWindow(QMainWindow):
             self.settings.save()
         except OSError:
             log.exception("could not save settings")  # closing must still work on a full disk
+        # Qt does not close child widgets with their window: close each panel so it saves its
+        # drafts and stops its threads (video engine, tile loaders) before the cache closes.
+        for dock in self.docks.values():
+            try:
+                dock.panel().close()
+            except Exception:  # one panel's cleanup must not keep the others from theirs
+                log.exception("panel %s failed to close", dock.objectName())
         self.changes.close()
         super().closeEvent(event)
         self.closed.emit()

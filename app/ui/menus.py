@@ -19,7 +19,7 @@ LANGUAGE_NAMES = (("zh", "中文"), ("en", "English"))  # each in its own langua
 THEME_NAMES = (("day", N_("日间主题")), ("night", N_("夜间主题")))
 
 SHORTCUT_HELP = (
-    ("F1", N_("快捷键与关于")), ("Ctrl+1 … Ctrl+8", N_("转到面板")), ("F11", N_("全屏")),
+    ("F1", N_("快捷键与关于")), ("Ctrl+1 … Ctrl+9", N_("转到面板")), ("F11", N_("全屏")),
     ("Ctrl+Shift+L", N_("切换语言")), ("Ctrl+Shift+T", N_("切换主题")), ("Ctrl+Q", N_("退出")),
 )
 

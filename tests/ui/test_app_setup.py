@@ -105,7 +105,7 @@ def test_tab_order_walks_the_docks_in_their_order(make_window, qtbot):
         widget = widget.nextInFocusChain()
         if widget is start:
             break
-    expected = ["overview", "map", "duty_log", "resources", "video", "warnings", "statistics"]
+    expected = ["overview", "map", "duty_log", "incidents", "resources", "video", "handover"]
     assert order[:len(expected)] == expected
 
 

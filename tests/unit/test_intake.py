@@ -134,3 +134,30 @@ def test_drafts_round_trip(store):
     assert store.read(load_draft, "k")["fields"]["note"]["text"] == "半句话，续"
     store.write_sync(clear_draft, "k")
     assert store.read(load_draft, "k") is None
+
+
+def test_a_call_about_a_street_outside_the_officers_scope_stays_in_the_officers_unit(district):
+    # The server refuses records filed under a unit outside the author's scope (out_of_scope), and a
+    # refused log entry would leave a hole in this console's chain: file it under our own unit instead.
+    from app.services.context import SignedInUser
+
+    store = district
+    district_id = "00000000-0000-4000-8000-0000000000d1"
+    elsewhere = "00000000-0000-4000-8000-0000000000c2"
+    store.write_sync(lambda c: records.bulk_load(c, [
+        ("org_unit", {"id": district_id, "name": "越秀区", "kind": "district"})]))
+    store.write_sync(lambda c: c.execute(sa.text("UPDATE org_unit SET parent_id = :d WHERE id = :s"),
+                                         {"d": district_id, "s": STREET}))
+    neighbour = SignedInUser(id=U1, username="li", name="李", role="officer", org_unit_id=elsewhere)
+    _, incident_id = store.write_sync(lambda c: I.record_intake(
+        c, user=neighbour, device_id=DEV, now=NOW, intake=dict(INTAKE),
+        open_incident={"category": "accident", "severity": "IV"}))
+    assert store.read(records.get, "incident", incident_id)["org_unit_id"] == elsewhere
+
+    at_district = SignedInUser(id=U1, username="wang", name="王", role="officer", org_unit_id=district_id)
+    entry_id, incident_id = store.write_sync(lambda c: I.record_intake(
+        c, user=at_district, device_id=DEV, now=NOW, intake=dict(INTAKE),
+        open_incident={"category": "accident", "severity": "IV", "drill": True}))
+    inc = store.read(records.get, "incident", incident_id)
+    assert inc["org_unit_id"] == STREET  # the district's officers file it under the street it happened in
+    assert store.read(records.get, "duty_log_entry", entry_id)["drill"]  # a drill's intake is a drill too

@@ -161,3 +161,15 @@ def test_bulk_create_writes_what_records_create_writes(store):
     rec_one, rec_bulk = store.read(records.get, "contact", one), store.read(records.get, "contact", bulk)
     assert {k for k, v in rec_one.items() if v is not None} == {k for k, v in rec_bulk.items() if v is not None}
     assert [h.id for h in store.read(search, "批量导入", ["contact"])] == [bulk]  # indexed for search
+
+
+def test_nan_and_inf_are_one_rows_problem_not_a_failed_check(store, tmp_path):
+    seed(store)
+    path = _write_csv(tmp_path / "teams.csv", TEAM_HEADER, [
+        ["甲队", "part_time", "nan", "standby", 113.29, 23.12, ""],
+        ["乙队", "part_time", 12, "standby", "inf", 23.12, ""],
+        ["丙队", "part_time", 12, "standby", 113.29, 23.12, ""],
+    ])
+    check = store.read(io.check_file, "team", path)
+    assert [r for r, _ in check.good] == [4]
+    assert {(p.row, p.field) for p in check.problems} >= {(2, "headcount"), (3, "lon")}

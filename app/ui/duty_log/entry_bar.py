@@ -363,7 +363,11 @@ class EntryBar(QFrame):
         self._draft_timer.stop()
         state = self.draft_state()
         now = clock.now_iso()
-        future = self.ctx.store.write(save_draft, self.draft_key, state, now)
+        try:
+            future = self.ctx.store.write(save_draft, self.draft_key, state, now)
+        except RuntimeError:  # the cache was closed under a panel still on screen (shutdown)
+            log.warning("duty-log draft not saved: the cache is closed")
+            return
         future.add_done_callback(_log_failure)
         self._last_future = future
 

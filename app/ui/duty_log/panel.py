@@ -38,6 +38,7 @@ from app.domain.enums import LogKind
 from app.services import duty_log_queries as Q
 from app.services.changes import ChangeSet
 from app.services.shift_queries import current_shift
+from app.services.spreadsheet import spreadsheet_cell
 from app.ui import background, i18n
 from app.ui.docks import PanelHost
 from app.ui.duty_log.entry_bar import EntryBar
@@ -276,8 +277,9 @@ class DutyLogPanel(QWidget):
                 while not state["stop"]:
                     rows = read(Q.page, flt, after, 2000)
                     for r in rows:
-                        out.writerow([r.occurred_at, _kind(r.kind, lang), r.incident_title or "", r.author_name or "",
-                                      r.body, r.corrects_id or "", "1" if r.id in waiting else "", r.id])
+                        out.writerow([spreadsheet_cell(c) for c in (
+                            r.occurred_at, _kind(r.kind, lang), r.incident_title or "", r.author_name or "",
+                            r.body, r.corrects_id or "", "1" if r.id in waiting else "", r.id)])
                     state["done"] += len(rows)
                     if len(rows) < 2000:
                         return state["done"]

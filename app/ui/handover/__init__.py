@@ -12,5 +12,5 @@ def _make(host: PanelHost):
     return HandoverPanel(host)
 
 
-register_dock(DockSpec("handover", N_("交接班"), "right", 9, "shift", module="app.ui.handover", factory=_make,
+register_dock(DockSpec("handover", N_("交接班"), "right", 7, "shift", module="app.ui.handover", factory=_make,
                        description=N_("排班、交接班（逐项确认未结事项、双方签字、封存日志链头）和上级点名记录。")))

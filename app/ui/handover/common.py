@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import clock
+from app.services.spreadsheet import spreadsheet_cell
 from app.ui import i18n
 from app.ui.i18n import tr
 
@@ -64,22 +65,13 @@ def edit_time(edit: QDateTimeEdit) -> dt.datetime:
     return edit.dateTime().toPython().replace(tzinfo=clock.BEIJING, microsecond=0)
 
 
-def _csv_cell(text: str) -> str:
-    if text[:1] in ("=", "+", "-", "@"):  # a formula to Excel and WPS unless it is a number
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> int:
     """UTF-8 with a BOM (Excel in Chinese opens it right); returns the rows written."""
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         for r in rows:
-            w.writerow([_csv_cell("" if c is None else str(c)) for c in r])
+            w.writerow([spreadsheet_cell("" if c is None else str(c)) for c in r])
     return len(rows)
 
 

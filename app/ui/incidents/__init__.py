@@ -12,5 +12,5 @@ def _make(host: PanelHost):
     return IncidentsPanel(host)
 
 
-register_dock(DockSpec("incidents", N_("事件"), "right", 8, "warnings", module="app.ui.incidents", factory=_make,
+register_dock(DockSpec("incidents", N_("事件"), "right", 4, "warnings", module="app.ui.incidents", factory=_make,
                        description=N_("突发事件工作台：事件信息、时间线、信息报送和领导批示。")))

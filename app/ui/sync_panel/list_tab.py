@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import clock
+from app.services.spreadsheet import spreadsheet_cell
 from app.ui import i18n
 from app.ui.i18n import tr
 from app.ui.record_table import record_table
@@ -37,23 +38,13 @@ log = logging.getLogger(__name__)
 Filters = Sequence[tuple[str, tuple[str, ...] | None]]  # (Chinese label, states; None = all)
 
 
-def _csv_cell(text: str) -> str:
-    # A cell starting with = + - @ is a formula to Excel and WPS; quote it unless it is just a number.
-    if text[:1] in ("=", "+", "-", "@"):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
 def write_csv(rows, path: Path) -> int:
     """Write the rows (header first) as UTF-8 with a BOM, which Excel in Chinese opens correctly."""
     written = 0
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         for row in rows:
-            writer.writerow([_csv_cell(str(cell)) for cell in row])
+            writer.writerow([spreadsheet_cell(str(cell)) for cell in row])
             written += 1
     return max(written - 1, 0)  # the header is not a row
 

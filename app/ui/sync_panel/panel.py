@@ -165,7 +165,9 @@ class SyncPanel(QWidget):
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ParentChange:
             dock = self.parentWidget()
-            if isinstance(dock, QDockWidget) and dock is not self._dock:
+            while dock is not None and not isinstance(dock, QDockWidget):  # the dock holds a scroll area
+                dock = dock.parentWidget()
+            if dock is not None and dock is not self._dock:
                 # A dock behind another tab stays "visible" to Qt; its visibilityChanged says when the
                 # officer actually brings it to the front.
                 self._dock = dock
