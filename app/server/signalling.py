@@ -42,7 +42,9 @@ class SignallingHub:
     async def join(self, room: str, peer: str, name: str, ws: WebSocket) -> bool:
         async with self._lock:
             members = self.rooms.setdefault(room, {})
-            if len(members) >= self.max_peers and peer not in members:
+            # A peer id already in the room is refused, not taken over: otherwise anyone who learnt
+            # it could replace that console's socket and receive the offers meant for it.
+            if peer in members or len(members) >= self.max_peers:
                 return False
             await ws.send_text(json.dumps({"type": "peers",
                                            "peers": [{"id": p, "name": n} for p, (n, _) in members.items()]}))
@@ -93,7 +95,8 @@ def install(app: FastAPI, engine, state: dict, api: str) -> SignallingHub:
             await ws.close(code=4400)
             return
         if not await hub.join(room, peer, name[:64] or peer, ws):
-            await ws.send_text(json.dumps({"type": "full", "max": hub.max_peers}))
+            in_use = peer in hub.rooms.get(room, {})
+            await ws.send_text(json.dumps({"type": "peer_in_use"} if in_use else {"type": "full", "max": hub.max_peers}))
             await ws.close(code=4409)
             return
         try:

@@ -209,7 +209,7 @@ def start_from_incident(ctx: AppContext, incident_id: str, participants: Iterabl
         inc = records.get(conn, "incident", incident_id)
         if inc is None:
             raise KeyError(incident_id)
-        title = f"{inc['title']} 会商"
+        title = f"{inc['title'][:190]} 会商"  # the title field holds 200 characters
         data = {"title": title, "incident_id": incident_id, "started_at": now, "participants": parts,
                 "agenda": agenda.strip() or None, "decisions": [], "org_unit_id": inc.get("org_unit_id")}
         data = {k: v for k, v in data.items() if v is not None}

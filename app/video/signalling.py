@@ -65,7 +65,11 @@ class LanRelay:
         room_name, peer = parts[1], query["peer"][0]
         name = query.get("name", [peer])[0]
         room = self._rooms.setdefault(room_name, _Room())
-        if len(room.peers) >= self.max_peers and peer not in room.peers:
+        if peer in room.peers:  # refused, not taken over (else a stranger could hijack that console's offers)
+            await ws.send(json.dumps({"type": "peer_in_use"}))
+            await ws.close(4409, "peer id in use")
+            return
+        if len(room.peers) >= self.max_peers:
             await ws.send(json.dumps({"type": "full", "max": self.max_peers}))
             await ws.close(4409, "room full")
             return
@@ -137,6 +141,9 @@ class SignallingClient:
             if first.get("type") == "full":
                 await ws.close()
                 raise ConnectionRefusedError(f"room full ({first.get('max')} participants)")
+            if first.get("type") == "peer_in_use":
+                await ws.close()
+                raise ConnectionRefusedError("peer id already in the room")
             if first.get("type") != "peers":  # e.g. {"type": "error"}: the server refused our token
                 await ws.close()
                 errors.append(f"{base}: {first.get('code') or first.get('type')}: {first.get('message', '')}")

@@ -202,3 +202,16 @@ def test_a_field_feed_is_shared_into_the_call(engine, relay, tmp_path):
         reader.stop()
         a.leave()
         b.leave()
+
+
+def test_a_peer_id_in_use_is_refused_not_taken_over(engine, relay):
+    # Whoever learnt a console's peer id must not replace its socket and receive the offers meant for it.
+    first = Console(engine, [relay.url()], "A", room="hijack")
+    engine.run(first.session.signalling.connect())
+    try:
+        thief = Console(engine, [relay.url()], "X", room="hijack", peer_id=first.session.peer_id).join()
+        assert thief.session.state == "unavailable"
+        assert first.session.signalling.ws is not None  # the first console keeps its place
+        assert "in the room" in thief.events[0][2]["error"]
+    finally:
+        engine.run(first.session.signalling.close())

@@ -143,6 +143,8 @@ class CallController(QObject):
         self.call_state.emit("connecting", "")
         self.self_id = self.session.peer_id
         self.tile_added.emit(self.self_id, name, "self")
+        self._write(cs.record_attendance, self.ctx, consultation_id, name, "joined", kind="console",
+                    ref_id=self.ctx.device_id)
         engine.submit(self.session.join())
         self._poll.start()
 
@@ -150,6 +152,9 @@ class CallController(QObject):
         self._poll.stop()
         self.stop_recording()
         if self.session is not None and self.engine is not None:
+            if self.consultation_id:
+                self._write(cs.record_attendance, self.ctx, self.consultation_id, self.session.name, "left",
+                            kind="console", ref_id=self.ctx.device_id)
             session, self.session = self.session, None
             self._leaving = self.engine.submit(session.leave())
             for peer in list(self.peer_names):
@@ -258,9 +263,8 @@ class CallController(QObject):
             if peer not in self.peer_names:
                 self.peer_names[peer] = name
                 self.tile_added.emit(peer, name, "peer")
-                if self.consultation_id:
-                    self._write(cs.record_attendance, self.ctx, self.consultation_id, name, "joined",
-                                kind="console", ref_id=peer)
+                # Each console records only its own joining and leaving: six consoles each writing
+                # everyone's would be thirty patches of one field and a flood of conflicts.
         elif kind == "peer_left":
             self._peer_gone(peer)
         elif kind == "peer_feed":
@@ -294,9 +298,7 @@ class CallController(QObject):
             return
         self.bridge.forget(peer)
         self.tile_removed.emit(peer)
-        if write and self.consultation_id:
-            self._write(cs.record_attendance, self.ctx, self.consultation_id, name, "left", kind="console",
-                        ref_id=peer)
+        # (Only our own leaving is recorded, by leave(); see peer_joined.)
 
     def _feed_state(self, feed_id: str, detail: dict) -> None:
         state = detail.get("state", "")
