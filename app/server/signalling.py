@@ -96,7 +96,8 @@ def install(app: FastAPI, engine, state: dict, api: str) -> SignallingHub:
             return
         if not await hub.join(room, peer, name[:64] or peer, ws):
             in_use = peer in hub.rooms.get(room, {})
-            await ws.send_text(json.dumps({"type": "peer_in_use"} if in_use else {"type": "full", "max": hub.max_peers}))
+            refusal = {"type": "peer_in_use"} if in_use else {"type": "full", "max": hub.max_peers}
+            await ws.send_text(json.dumps(refusal))
             await ws.close(code=4409)
             return
         try:
