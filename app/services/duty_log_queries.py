@@ -187,6 +187,7 @@ class ChainReport:
     total: int
     broken: LogRow | None = None  # the first entry that does not verify
     reason: str | None = None  # "hash" (content edited), "prev_hash" (entry removed or reordered), "fork"
+    gaps: int = 0  # another console's chain held only in parts here (entries outside this console's scope)
 
     @property
     def ok(self) -> bool:
@@ -202,11 +203,16 @@ _CHAIN_COLS = ("id", "kind", "body", "occurred_at", "incident_id", "corrects_id"
 
 
 def verify_chains(conn: sa.Connection, progress: Callable[[int, int], None] | None = None,
-                  stop: Callable[[], bool] | None = None) -> list[ChainReport]:
+                  stop: Callable[[], bool] | None = None, own_device: str | None = None) -> list[ChainReport]:
     """Walk each console's chain from GENESIS and report the first entry where it breaks.
 
     Edited content shows as a hash mismatch at that entry; a removed or reordered entry
     leaves its successor unreachable from GENESIS, and that successor is reported.
+
+    With ``own_device`` given, only that console's chain must be whole here. A street
+    console holds only the entries in its scope, so another console's chain arrives with
+    gaps: each piece is still checked link by link (an edit anywhere is found), but a gap
+    between pieces is counted in ``gaps``, not reported as tampering.
     """
     t = table_for("duty_log_entry")
     devices = [d for d in conn.execute(sa.select(t.c.device_id).where(t.c.device_id.is_not(None))
@@ -241,6 +247,26 @@ def verify_chains(conn: sa.Connection, progress: Callable[[int, int], None] | No
                 if progress is not None:
                     progress(done, total)
             head = e["hash"]
+        if broken is None and walked < len(order) and fork is None and own_device is not None \
+                and device != own_device:
+            hashes = {e["hash"] for e in order}
+            starts = [e for e in order if e["prev_hash"] not in hashes and e["prev_hash"] != GENESIS]
+            gaps, walked_from_genesis = 0, walked
+            for start in starts:
+                gaps += 1
+                e = start
+                while e is not None:
+                    if entry_hash(e["prev_hash"], e) != e["hash"]:
+                        broken, reason = e, "hash"
+                        break
+                    walked += 1
+                    e = by_prev.get(e["hash"])
+                if broken is not None:
+                    break
+            if broken is None and walked == len(order):
+                done += len(order) - walked_from_genesis
+                reports.append(ChainReport(device, walked, len(order), None, None, gaps))
+                continue
         if broken is None and walked < len(order):
             reached = set()
             h = GENESIS

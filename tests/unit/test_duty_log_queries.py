@@ -106,3 +106,23 @@ def test_rows_join_incident_title_and_author(store):
     row = store.read(Q.rows_by_id, [eid])[eid]
     assert row.incident_title == "11·23越秀北路水浸" and row.author_name == "张三"
     assert store.read(lambda c: c.execute(sa.text("SELECT count(*) FROM outbox")).scalar()) == 2
+
+
+def test_another_consoles_chain_held_in_parts_is_checked_piece_by_piece(store):
+    # A street console holds only the entries in its scope: the district console's chain arrives with
+    # gaps. Each piece is still verified (an edit is found); the gap alone is no tampering alarm —
+    # but the console's own chain must be whole.
+    from app.store.schema import table_for
+
+    ids = _fill(store, 20)
+    t = table_for("duty_log_entry")
+    store.write_sync(lambda c: c.execute(t.delete().where(t.c.id.in_(ids[5:8]))))  # out of scope, never pulled
+    own = "00000000-0000-4000-8000-0000000000ff"
+    [report] = store.read(Q.verify_chains, None, None, own)
+    assert report.ok and report.gaps == 1 and report.checked == report.total == 17
+    [strict] = store.read(Q.verify_chains, None, None, DEV)  # were these our own entries, it is a break
+    assert not strict.ok and strict.reason == "prev_hash"
+
+    store.write_sync(lambda c: c.execute(t.update().where(t.c.id == ids[15]).values(body="改过的")))
+    [report] = store.read(Q.verify_chains, None, None, own)
+    assert not report.ok and report.broken.id == ids[15] and report.reason == "hash"

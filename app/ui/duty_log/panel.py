@@ -245,7 +245,7 @@ class DutyLogPanel(QWidget):
             state["done"], state["total"] = done, total
 
         def work():
-            return self.ctx.read(Q.verify_chains, progress, lambda: state["stop"])
+            return self.ctx.read(Q.verify_chains, progress, lambda: state["stop"], self.ctx.device_id)
 
         self._start_progress(tr("正在校验日志链…"))
         self._verify_job = background.run(self, work, done=self._verify_done)
@@ -518,6 +518,9 @@ class DutyLogPanel(QWidget):
         total = sum(r.total for r in reports)
         if not broken:
             text = tr("日志链完整：{d} 台终端、{n} 条记录逐条核对无误。").format(d=len(reports), n=f"{total:,}")
+            partial = sum(1 for r in reports if r.gaps)
+            if partial:
+                text += tr("其中 {p} 台终端的日志本机只存有辖区内的部分，已存部分逐条核对无误。").format(p=partial)
             self.verify_label.setProperty("alert", False)
         else:
             lines = []
