@@ -42,6 +42,23 @@ def main(out: Path) -> int:
         home = Path(tmp)
         store = Store(home / "cache.db")
         store.write_sync(lambda conn: records.bulk_load(conn, district_records()))
+        # Field feeds with positions (as the video panel's readers report them) and some stale teams.
+        from app.domain import clock
+        from app.services import feed_positions as FP
+
+        for fid, name, lon, lat, state in (("uav1", "无人机一号", 113.262, 23.131, "live"),
+                                           ("car1", "指挥车图传", 113.281, 23.122, "retrying"),
+                                           ("cam3", "单兵 03", 113.249, 23.142, "stopped")):
+            FP.set_feed_position(fid, name, lon, lat, state)
+        old = clock.iso(clock.now() - __import__("datetime").timedelta(hours=3))
+
+        def age_teams(conn):
+            ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM team ORDER BY id LIMIT 40")]
+            for i, tid in enumerate(ids):
+                records.patch(conn, "team", tid, {"status": "standby"}, author_id=None,
+                              now=old if i % 3 == 0 else clock.now_iso())
+
+        store.write_sync(age_teams)
         ctx = AppContext(store=store, bus=ChangeBus(), device_id=store.write_sync(ensure_device),
                          user=SignedInUser(id="00000000-0000-4000-8000-0000000000a1", username="zhangsan",
                                            name="张三", role="officer"))

@@ -21,6 +21,7 @@ from app.store.schema import table_for
 LAYER_ENTITY = {
     "incident": "incident", "incident_closed": "incident", "team": "team", "warehouse": "warehouse",
     "shelter": "shelter", "risk_source": "risk_source", "warning": "warning",
+    "feed": "feed",  # not a store entity: the video panel's field feeds (app/services/maps/feeds.py)
 }
 # ChangeSet entities that make a layer stale
 LAYER_WATCH = {
@@ -42,6 +43,7 @@ class PointLayer:
     extra: list[Any]  # per row: open? (incidents), spare capacity (shelters), …
     without_position: int = 0
     latest_change: str | None = None
+    updated: list[str | None] = dataclasses.field(default_factory=list)  # per row updated_at (team, shelter…)
 
 
 @dataclasses.dataclass
@@ -66,6 +68,7 @@ def _points(conn: sa.Connection, key: str, query: sa.Select, t: sa.Table, where:
     rows = conn.execute(query).all()
     latest = conn.execute(sa.select(sa.func.max(t.c.updated_at)).where(*where)).scalar()
     layer = PointLayer(key, [], [], [], [], [], [], latest_change=latest)
+    has_updated = "updated_at" in query.selected_columns  # only layers that can go stale carry it
     for r in rows:
         if r.lon is None or r.lat is None:
             layer.without_position += 1
@@ -76,6 +79,8 @@ def _points(conn: sa.Connection, key: str, query: sa.Select, t: sa.Table, where:
         layer.style.append(r.style or "")
         layer.label.append(r.label or "")
         layer.extra.append(r.extra)
+        if has_updated:
+            layer.updated.append(r.updated_at)
     return layer
 
 
@@ -91,7 +96,7 @@ def read_point_layer(conn: sa.Connection, key: str) -> PointLayer:
         t = table_for("team")
         where = [_alive(t)]
         q = sa.select(t.c.id, t.c.lon, t.c.lat, t.c.status.label("style"), t.c.name.label("label"),
-                      t.c.type.label("extra")).where(*where)
+                      t.c.type.label("extra"), t.c.updated_at).where(*where)
         return _points(conn, key, q, t, where)
     if key == "warehouse":
         t, item = table_for("warehouse"), table_for("supply_item")
@@ -101,14 +106,14 @@ def read_point_layer(conn: sa.Connection, key: str) -> PointLayer:
                       levels.c.quantity < item.c.min_level).scalar_subquery())
         where = [_alive(t)]
         q = sa.select(t.c.id, t.c.lon, t.c.lat, sa.case((low > 0, "alert"), else_="ok").label("style"),
-                      t.c.name.label("label"), low.label("extra")).where(*where)
+                      t.c.name.label("label"), low.label("extra"), t.c.updated_at).where(*where)
         return _points(conn, key, q, t, where)
     if key == "shelter":
         t = table_for("shelter")
         where = [_alive(t)]
         spare = t.c.capacity - sa.func.coalesce(t.c.occupancy, 0)
         q = sa.select(t.c.id, t.c.lon, t.c.lat, t.c.status.label("style"), t.c.name.label("label"),
-                      spare.label("extra")).where(*where)
+                      spare.label("extra"), t.c.updated_at).where(*where)
         return _points(conn, key, q, t, where)
     if key == "risk_source":
         t = table_for("risk_source")

@@ -382,10 +382,13 @@ class HandoverTab(QWidget):
                   "notes": self.notes.toPlainText(), "next_shift_id": self.next_shift.currentData(),
                   "outgoing_id": self.outgoing.currentData(), "incoming_id": self.incoming.currentData()}
         sid = self.shift.id
-        try:
-            self.ctx.store.write_sync(lambda c: handover.save_draft(c, sid, fields, clock.now_iso()))
-        except Exception:  # the form still holds it; the next keystroke tries again
-            log.exception("saving the handover draft failed")
+        now = clock.now_iso()
+        try:  # not waited for: behind a long pull the writer may be busy, and typing must not stall
+            future = self.ctx.store.write(lambda c: handover.save_draft(c, sid, fields, now))
+        except RuntimeError:  # the cache is closed (shutdown); the form still holds it
+            log.warning("handover draft not saved: the cache is closed")
+            return
+        future.add_done_callback(_log_draft_failure)
 
     # ---- Private: loading ------------------------------------------------------------------
     def _draft_changed(self, *_args) -> None:
@@ -614,3 +617,8 @@ class HandoverTab(QWidget):
                                 ((h.chain_head or "—")[:16], None)]))
         self.history_list.set_rows(rows)
         self.history_list.table.resizeColumnsToContents()
+
+
+def _log_draft_failure(future) -> None:
+    if future.exception() is not None:  # the form still holds it; the next keystroke tries again
+        log.error("saving the handover draft failed: %s", future.exception())

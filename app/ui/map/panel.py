@@ -11,7 +11,7 @@ import csv
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPageSize, QPainter, QPdfWriter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,9 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain import clock
+from app.services import feed_positions
 from app.services.changes import ChangeSet
 from app.services.maps import exchange, spatial
+from app.services.maps import stale as ST
 from app.services.maps.boundaries import load_boundaries
+from app.services.maps.feeds import find_feed, read_feed_layer
 from app.services.maps.layers import (
     LAYER_ENTITY,
     LAYER_WATCH,
@@ -77,14 +80,38 @@ CARD_FIELDS = {
                     ("responsible_unit", N_("责任单位")), ("responsible_person", N_("责任人")), ("phone", N_("电话"))),
 }
 TITLE_FIELD = {"incident": "title"}
+READER_STATES = {"connecting": N_("正在连接"), "stopped": N_("已停止"), "idle": N_("未启动")}  # app/video/feeds.py
 RESULT_COLUMNS = (N_("名称"), N_("所属图层"), N_("距离"), N_("详情"))
 
 
 def read_all_layers(conn) -> dict:
     """Every layer in one read snapshot (runs on a worker thread)."""
-    out = {key: read_point_layer(conn, key) for key in S.POINT_LAYERS}
+    out = {key: read_point_layer(conn, key) for key in S.STORE_LAYERS}
     out["warning"] = read_warning_areas(conn)
     return out
+
+
+class _FeedBridge(QObject):
+    """Hops the feed registry's callbacks (a reader thread) to the GUI thread as a queued signal."""
+
+    moved = Signal()
+
+    def __init__(self, parent: QObject):
+        super().__init__(parent)
+        self._unsubscribe = feed_positions.subscribe(self._on_any_thread)
+        unsubscribe = self._unsubscribe  # not a method of self: the wrapper may be gone when this fires
+        self.destroyed.connect(lambda *_: unsubscribe())
+
+    def _on_any_thread(self) -> None:
+        try:
+            self.moved.emit()
+        except RuntimeError:  # the panel is gone and its bridge with it
+            self.close()
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
 
 
 class MapPanel(QWidget):
@@ -115,6 +142,9 @@ class MapPanel(QWidget):
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.card.setMinimumHeight(120)
+        self.feed_open = QPushButton(objectName="mapFeedOpen")  # "open in the video panel", on a feed's card
+        self.feed_open.hide()
+        self.stale_minutes = ST.thresholds(host.settings.get(ST.SETTINGS_KEY) if host.settings is not None else None)
         self.results_label = QLabel(objectName="sectionLabel")
         self.results = QTableWidget(0, len(RESULT_COLUMNS), objectName="mapResults")
         self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -138,6 +168,7 @@ class MapPanel(QWidget):
         side.addWidget(self.cluster_box)
         side.addWidget(self.card_label)
         side.addWidget(self.card, 2)
+        side.addWidget(self.feed_open)
         side.addWidget(self.results_label)
         row = QHBoxLayout()
         row.addWidget(self.results_filter, 1)
@@ -169,16 +200,23 @@ class MapPanel(QWidget):
         self.map.feature_clicked.connect(self._on_feature_clicked)
         self.map.context_requested.connect(self._on_context)
         self.map.tool_result.connect(self._on_tool_result)
+        self.feed_open.clicked.connect(self.open_feed_in_video)
+        self.map.card_overlay.linkActivated.connect(lambda _href: self.open_feed_in_video())
 
         self._timer = QTimer(self, singleShot=True, interval=COALESCE_MS, timeout=self.reload)
-        self._as_of_timer = QTimer(self, interval=30_000, timeout=self._show_as_of)
+        self._as_of_timer = QTimer(self, interval=30_000, timeout=self._tick)
         self._as_of_timer.start()
         host.changes.changes_applied.connect(self._on_changes)
         host.selection.selection_changed.connect(self._on_selection)
         i18n.notifier().language_changed.connect(self.retranslate)
         self._restore_settings()
+        # Field feeds move on reader threads: a queued signal, coalesced so a burst redraws once.
+        self._feed_timer = QTimer(self, singleShot=True, interval=80, timeout=self.reload_feeds)
+        self.feed_bridge = _FeedBridge(self)
+        self.feed_bridge.moved.connect(self._feed_timer.start, Qt.ConnectionType.QueuedConnection)
         self.retranslate()
         self.reload()
+        self.reload_feeds()
 
     # ---- actions -------------------------------------------------------------------------
     def _make_actions(self) -> None:
@@ -202,6 +240,7 @@ class MapPanel(QWidget):
             ("mapPolygon", N_("圈选多边形"), lambda: self.start_tool("polygon"), "Ctrl+Shift+P"),
             ("mapCircle", N_("圈选圆形"), lambda: self.start_tool("circle"), "Ctrl+Shift+C"),
             ("mapNearest", N_("周边查询"), lambda: self.ask_nearest(*self.view_centre()), "Ctrl+Shift+N"),
+            ("mapStale", N_("过时阈值"), self.stale_dialog, None),
         ]
         self.side_action = act("mapSideToggle", N_("侧栏"), self._on_side_toggled, "Ctrl+Shift+B", checkable=True)
         self.side_action.setChecked(True)
@@ -277,8 +316,15 @@ class MapPanel(QWidget):
                 continue
             data = self.data.get(key)
             n = len(data.ids) if data is not None else 0
-            item.setText(tr("{name}（{n}）").format(name=tr(S.STYLES[key].name), n=f"{n:,}"))
+            k = self.map.layers[key].stale_count() if key in self.map.layers else 0
+            if k:
+                item.setText(tr("{name}（{n}，{k} 个过时）").format(name=tr(S.STYLES[key].name), n=f"{n:,}",
+                                                                 k=f"{k:,}"))
+            else:
+                item.setText(tr("{name}（{n}）").format(name=tr(S.STYLES[key].name), n=f"{n:,}"))
             tip = []
+            if key in self.stale_minutes:
+                tip.append(tr("超过 {t} 未更新的显示为淡色").format(t=format_minutes(self.stale_minutes[key])))
             if data is not None and data.latest_change:
                 tip.append(tr("最近变更 {t}").format(t=data.latest_change[:19].replace("T", " ")))
             if data is not None and getattr(data, "without_position", 0):
@@ -332,10 +378,14 @@ class MapPanel(QWidget):
             log.error("map layers read failed: %s", error)
             self.map.set_as_of(tr("读取失败") + f" {clock.now():%H:%M:%S}")
         else:
+            if "feed" in self.data:
+                data["feed"] = self.data["feed"]
             self.data = data
             self.as_of = clock.now()
-            for key in S.POINT_LAYERS:
+            for key in S.STORE_LAYERS:
                 self.map.set_point_layer(data[key])
+            self._epochs = {key: ST.to_epochs(data[key].updated) for key in self.stale_minutes if key in data}
+            self.apply_stale()
             self.map.set_warning_areas(data["warning"])
             self._label_layer_list()
             self._show_as_of()
@@ -345,6 +395,60 @@ class MapPanel(QWidget):
         if self._reload_again:
             self._reload_again = False
             self.reload()
+
+    # ---- field feeds and staleness --------------------------------------------------------------
+    def reload_feeds(self) -> None:
+        """Redraw the field-feed layer from the registry (cheap: a handful of points)."""
+        data = read_feed_layer()
+        self.data["feed"] = data
+        self.map.set_point_layer(data)
+        self._label_layer_list()
+        if getattr(self, "card_record", None) and self.card_record[0] == "feed":
+            self.show_card(*self.card_record)
+
+    def apply_stale(self, now=None) -> dict[str, int]:
+        """Fade what has not been updated within its layer's threshold; returns {layer: stale count}."""
+        now = now or clock.now()
+        counts = {}
+        for key, minutes in self.stale_minutes.items():
+            epochs = getattr(self, "_epochs", {}).get(key)
+            if epochs is None or key not in self.map.layers:
+                continue
+            mask = ST.stale_mask(epochs, now, minutes)
+            self.map.set_stale(key, mask)
+            counts[key] = int(mask.sum())
+        self.map.stale_notes = {key: tr("超过 {t} 未更新").format(t=format_minutes(m))
+                                for key, m in self.stale_minutes.items()}
+        self.map.update_legend()
+        return counts
+
+    def _tick(self) -> None:
+        self.apply_stale()
+        self._label_layer_list()
+        self._show_as_of()
+
+    def set_stale_minutes(self, key: str, minutes: float) -> None:
+        self.stale_minutes = ST.thresholds({**self.stale_minutes, key: minutes})
+        if self.host.settings is not None:
+            self.host.settings.set(ST.SETTINGS_KEY, dict(self.stale_minutes))
+        self.apply_stale()
+        self._label_layer_list()
+        if getattr(self, "card_record", None):
+            self.show_card(*self.card_record)
+
+    def stale_dialog(self) -> None:
+        for key in self.stale_minutes:
+            value, ok = QInputDialog.getInt(
+                self, tr("过时阈值"), tr("{name}：超过多少分钟未更新显示为淡色").format(name=tr(S.STYLES[key].name)),
+                int(self.stale_minutes[key]), 1, 60 * 24 * 30)
+            if not ok:
+                return
+            self.set_stale_minutes(key, value)
+
+    def open_feed_in_video(self) -> None:
+        record = getattr(self, "card_record", None)
+        if record and record[0] == "feed":
+            self.host.selection.select("feed", (record[1],), source=self)
 
     def _show_as_of(self) -> None:
         if self.as_of is None:
@@ -396,9 +500,14 @@ class MapPanel(QWidget):
         entity = LAYER_ENTITY[key]
         self.map.select(key, (rid,))
         self.show_card(entity, rid)
-        self.host.selection.select(entity, (rid,), source=self)
+        if entity != "feed":  # a feed goes to the video panel only when asked (the card's button)
+            self.host.selection.select(entity, (rid,), source=self)
 
     def show_card(self, entity: str, rid: str) -> None:
+        if entity == "feed":
+            self._show_feed_card(rid)
+            return
+        self.feed_open.hide()
         try:
             row = self.ctx.read(read_record, entity, rid)
         except Exception:
@@ -439,8 +548,49 @@ class MapPanel(QWidget):
                                  + "</span>")
         if row.get("lon") is not None:
             lines.append(f"<span style='color:#666'>{row['lon']:.6f}, {row['lat']:.6f}</span>")
+        lines[1:1] = self._freshness_lines(entity, rid, row.get("updated_at"))
         self.card.setText("<br>".join(lines))
         self.map.card_overlay.setText("<br>".join(lines[:6]))  # when the side bar is hidden (a narrow dock)
+        self._apply_side()
+
+    def _freshness_lines(self, entity: str, rid: str, updated_at: str | None) -> list[str]:
+        """"As of HH:MM" for a layer that can go stale: orange and explained when it is stale."""
+        key = next((k for k, e in LAYER_ENTITY.items() if e == entity and k in self.stale_minutes), None)
+        if key is None:
+            return []
+        now = clock.now()
+        when = ST.as_of_text(updated_at, now)
+        if not when:
+            return [f"<span style='color:#666'>{_esc(tr('更新时间不详'))}</span>"]
+        layer = self.map.layers.get(key)
+        i = layer.index_of(rid) if layer is not None else None
+        if i is not None and i < len(layer.stale) and layer.stale[i]:
+            text = tr("截至 {t}（超过 {m} 未更新）").format(t=when, m=format_minutes(self.stale_minutes[key]))
+            return [f"<span style='color:#b45309'><b>{_esc(text)}</b></span>"]
+        return [f"<span style='color:#666'>{_esc(tr('截至 {t}').format(t=when))}</span>"]
+
+    def _show_feed_card(self, feed_id: str) -> None:
+        p = find_feed(feed_id)
+        self.card_record = ("feed", feed_id)
+        if p is None:
+            self.card.setText(tr("该视频已无位置（已停止或未定位）。"))
+            self.feed_open.show()  # the video panel may still have it, without a position
+            self.map.card_overlay.setText(self.card.text())
+            self._apply_side()
+            return
+        st = S.STYLES["feed"]
+        cls = feed_positions.state_class(p.state)
+        raw = READER_STATES.get(p.state)
+        state = st.label(cls) + ("（" + (tr(raw) if raw else p.state) + "）" if p.state != cls else "")
+        lines = [f"<b style='font-size:large'>{_esc(p.name)}</b>",
+                 f"<span style='color:#666'>{_esc(tr('所属图层'))}</span>　{_esc(tr(st.name))}",
+                 f"<span style='color:{st.colour(cls)}'>●</span> <span style='color:#666'>{_esc(tr('状态'))}"
+                 f"</span>　{_esc(state)}",
+                 f"<span style='color:#666'>{_esc(tr('位置'))}</span>　{p.lon:.6f}, {p.lat:.6f}"]
+        self.card.setText("<br>".join(lines))
+        link = f"<a href='feed:{_esc(feed_id)}'>{_esc(tr('在视频面板中打开'))}</a>"  # the narrow dock has no button
+        self.map.card_overlay.setText("<br>".join([*lines, link]))
+        self.feed_open.show()
         self._apply_side()
 
     # ---- tools and queries ---------------------------------------------------------------------
@@ -486,6 +636,7 @@ class MapPanel(QWidget):
         found = self.ctx.read(lambda conn: nearest(conn, lon, lat, what, **kw))
         st = S.STYLES[what]
         rows = []
+        layer = self.map.layers.get(what)
         for n in found:
             detail = n.detail
             if what == "team":
@@ -494,6 +645,9 @@ class MapPanel(QWidget):
                 detail = tr("尚可容纳 {n} 人").format(n=n.detail)
             elif what == "warehouse" and kw.get("item_name"):
                 detail = tr("库存 {n}").format(n=n.detail)
+            i = layer.index_of(n.id) if layer is not None and what in self.stale_minutes else None
+            if i is not None and i < len(layer.stale) and layer.stale[i]:  # ANCHORS 4.9: say it, do not hide it
+                detail = tr("{detail}（过时）").format(detail=detail)
             rows.append((n.name, what, n.distance_m, detail, n.lon, n.lat, n.id))
         self.set_results(tr("距 {lon}, {lat} 最近的{what}").format(lon=f"{lon:.5f}", lat=f"{lat:.5f}",
                                                                  what=tr(st.name)), rows, sort_column=2)
@@ -536,7 +690,8 @@ class MapPanel(QWidget):
             if where:
                 self.map.centre_on(*where[0])
             self.show_card(entity, rid)
-            self.host.selection.select(entity, (rid,), source=self)
+            if entity != "feed":
+                self.host.selection.select(entity, (rid,), source=self)
 
     def export_results_csv(self, path: str | None = None) -> str | None:
         if not path:
@@ -895,6 +1050,10 @@ class MapPanel(QWidget):
         self.results_filter.setPlaceholderText(tr("筛选结果"))
         self.export_results.setText(tr("导出 CSV"))
         self.cluster_box.setText(tr("缩小时聚合显示"))
+        self.feed_open.setText(tr("在视频面板中打开"))
+        self.feed_open.setToolTip(tr("在视频面板中选中并播放这一路现场视频"))
+        if hasattr(self, "_epochs"):
+            self.apply_stale()
         self._label_layer_list()
         self._show_as_of()
         if getattr(self, "card_record", None):
@@ -946,6 +1105,7 @@ class MapPanel(QWidget):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        self.feed_bridge.close()
         self.map.close_loader()
         for src in self.sources:
             src.close()
@@ -966,6 +1126,14 @@ class _NumberItem(QTableWidgetItem):
         if isinstance(other, _NumberItem):
             return self.metres < other.metres
         return super().__lt__(other)
+
+
+def format_minutes(minutes: float) -> str:
+    if minutes >= 60 * 24 and minutes % (60 * 24) == 0:
+        return tr("{n} 天").format(n=int(minutes // (60 * 24)))
+    if minutes >= 60 and minutes % 60 == 0:
+        return tr("{n} 小时").format(n=int(minutes // 60))
+    return tr("{n} 分钟").format(n=f"{minutes:g}")
 
 
 def _esc(text: str) -> str:

@@ -22,6 +22,9 @@ class LayerStyle:
     enum: type[E.Coded] | None = None
     visible: bool = True
     extra_labels: tuple[tuple[str, str], ...] = ()  # (code, Chinese source) for codes not in an enum
+    always_label: bool = False  # names shown at every zoom (a handful of features, e.g. field feeds)
+    outline: str = "#ffffff"
+    on_top: bool = False  # drawn above the place names (a handful of features that must not hide)
 
     def colour(self, code: str) -> str:
         return dict(self.colours).get(code, "#7f7f7f")
@@ -53,11 +56,20 @@ LAYERS: tuple[LayerStyle, ...] = (
     LayerStyle("team", N_("救援队伍"), "t1", 13, (("on_scene", "#d73027"), ("dispatched", "#f46d43"),
                                                ("returning", "#8073ac"), ("prepositioned", "#35978f"),
                                                ("standby", "#1a9850"), ("unavailable", "#999999")), E.TeamStatus),
+    LayerStyle("feed", N_("现场视频"), "star", 24, (("down", "#b71c1c"), ("retrying", "#f9a825"), ("live", "#00897b")),
+               extra_labels=(("live", N_("在线")), ("retrying", N_("重连中")), ("down", N_("中断"))),
+               always_label=True, outline="#1f2a30", on_top=True),
     LayerStyle("incident", N_("在办事件"), "o", 12, (("I", "#b2001a"), ("II", "#f03b20"), ("III", "#feb24c"),
                                                 ("IV", "#2c7bb6")), E.Severity),
 )
 STYLES = {s.key: s for s in LAYERS}
 POINT_LAYERS = tuple(s.key for s in LAYERS if s.key != "warning")
+STORE_LAYERS = tuple(k for k in POINT_LAYERS if k != "feed")  # read from the cache (feeds come from the video side)
+
+# A stale feature (ANCHORS 4.9): faded fill, a grey outline.
+STALE_ALPHA = 70
+STALE_OUTLINE = "#8a8a8a"
+STALE_SAMPLE = {"team": "standby", "shelter": "open"}  # the legend's faded sample: the commonest colour
 
 
 @cache

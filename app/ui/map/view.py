@@ -117,6 +117,7 @@ class PointLayerView:
         self.ids = np.zeros(0, dtype=object)
         self.codes = np.zeros(0, dtype=object)
         self.rank = np.zeros(0, dtype=np.int16)
+        self.stale = np.zeros(0, dtype=bool)  # drawn faded (ANCHORS 4.9); set by the panel
         self.visible = style.visible
         self.clustering = True
         self.scale = 1.0
@@ -148,7 +149,22 @@ class PointLayerView:
             self.rank = np.array([ranks.get(c, len(ranks)) for c in uniq], dtype=np.int16)[inverse]
         else:
             self.rank = np.zeros(0, dtype=np.int16)
+        self.stale = np.zeros(len(self.ids), dtype=bool)
         self._cell = None
+
+    def set_stale(self, mask) -> bool:
+        """Which points are stale; True if that changed (the caller then redraws)."""
+        mask = np.asarray(mask, dtype=bool)
+        if len(mask) != len(self.ids):
+            mask = np.zeros(len(self.ids), dtype=bool)
+        if np.array_equal(mask, self.stale):
+            return False
+        self.stale = mask
+        self._cell = None
+        return True
+
+    def stale_count(self) -> int:
+        return int(self.stale.sum())
 
     def reproject(self, frame: str) -> None:
         if self.data is not None:
@@ -178,7 +194,7 @@ class PointLayerView:
             else:
                 singles, clusters = np.arange(len(self.mx)), []
             self._show(singles, clusters, force=True)
-        if mpp <= LABEL_MAX_MPP and self.data is not None:
+        if (mpp <= LABEL_MAX_MPP or self.style.always_label) and self.data is not None:
             idx = self.single_idx
             self.labels.set(self.mx[idx], self.my[idx], [self.data.label[i] for i in idx])
         else:
@@ -203,22 +219,35 @@ class PointLayerView:
         self.cluster_members = clusters
         s = self.style
         size = s.size * self.scale
-        by_code: dict[str, np.ndarray] = {}
+        by_code: dict[str, np.ndarray] = {}  # "code" (fresh) or "code~stale" (faded)
         if len(singles):
             codes = self.codes[singles]
+            stale = self.stale[singles] if len(self.stale) == len(self.codes) else np.zeros(len(singles), dtype=bool)
             for code in set(codes.tolist()):
-                by_code[code] = singles[codes == code]
+                same = codes == code
+                fresh, old = singles[same & ~stale], singles[same & stale]
+                if len(fresh):
+                    by_code[code] = fresh
+                if len(old):
+                    by_code[f"{code}~stale"] = old
         for code in list(self.groups):
             if code not in by_code:
                 self.groups[code].setData(x=[], y=[])
-        for code, idx in by_code.items():
-            item = self.groups.get(code)
+        for key, idx in by_code.items():
+            item = self.groups.get(key)
             if item is None:
-                item = pg.ScatterPlotItem(pxMode=True, symbol=s.symbol, size=size,
-                                          brush=S.brush(s.colour(code)), pen=S.pen(S.OUTLINE, 1.2 * self.scale))
-                item.setZValue(self.z + 0.1 * (len(s.colours) - s.rank(code)) / max(1, len(s.colours)))
+                code, _, faded = key.partition("~")
+                if faded:  # under the fresh ones of any colour: what is known now is on top
+                    item = pg.ScatterPlotItem(pxMode=True, symbol=s.symbol, size=size,
+                                              brush=S.brush(s.colour(code), S.STALE_ALPHA),
+                                              pen=S.pen(S.STALE_OUTLINE, 1.2 * self.scale, 200))
+                    item.setZValue(self.z - 0.05)
+                else:
+                    item = pg.ScatterPlotItem(pxMode=True, symbol=s.symbol, size=size,
+                                              brush=S.brush(s.colour(code)), pen=S.pen(s.outline, 1.2 * self.scale))
+                    item.setZValue(self.z + 0.1 * (len(s.colours) - s.rank(code)) / max(1, len(s.colours)))
                 self.vb.addItem(item, ignoreBounds=True)
-                self.groups[code] = item
+                self.groups[key] = item
             item.setData(x=self.mx[idx], y=self.my[idx], size=size, symbol=s.symbol)
         if clusters:
             cx = np.array([self.mx[m].mean() for m in clusters])
@@ -245,8 +274,9 @@ class PointLayerView:
         bold.setBold(True)
         self.cluster_text.font = bold
         self.labels.offset = QPointF(9 * scale, 4 * scale)
-        for item in self.groups.values():
-            item.setPen(S.pen(S.OUTLINE, 1.2 * scale))
+        for key, item in self.groups.items():
+            item.setPen(S.pen(S.STALE_OUTLINE, 1.2 * scale, 200) if key.endswith("~stale")
+                        else S.pen(self.style.outline, 1.2 * scale))
         self._cell = None
 
     def hit(self, x: float, y: float, tol_m: float) -> tuple[str, object] | None:
@@ -358,6 +388,13 @@ class Legend(QWidget):
                 elif symbol == "d":
                     painter.drawPolygon([c + QPointF(0, -r * 1.3), c + QPointF(r * 1.3, 0), c + QPointF(0, r * 1.3),
                                          c + QPointF(-r * 1.3, 0)])
+                elif symbol == "star":
+                    pts = []
+                    for k in range(10):
+                        a = math.pi / 2 + k * math.pi / 5
+                        rr = r * 1.45 if k % 2 == 0 else r * 0.6
+                        pts.append(c + QPointF(rr * math.cos(a), -rr * math.sin(a)))
+                    painter.drawPolygon(pts)
                 elif symbol == "t1":
                     painter.drawPolygon([c + QPointF(0, -r * 1.2), c + QPointF(r * 1.2, r), c + QPointF(-r * 1.2, r)])
                 else:
@@ -406,7 +443,7 @@ class MapView(QWidget):
         self.layers: dict[str, PointLayerView] = {}
         for z, s in enumerate(S.LAYERS):
             if s.key in S.POINT_LAYERS:
-                self.layers[s.key] = PointLayerView(self.vb, s, 20 + 2 * z)
+                self.layers[s.key] = PointLayerView(self.vb, s, 55 if s.on_top else 20 + 2 * z)
         self.area_items: list[QGraphicsPathItem] = []
         self.area_data: AreaLayer | None = None
         self.areas_visible = True
@@ -429,6 +466,7 @@ class MapView(QWidget):
         self._last_tool: str | None = None
         self._last_measure: dict = {}
         self._selected: tuple[str | None, tuple[str, ...]] = (None, ())
+        self.stale_notes: dict[str, str] = {}  # layer -> legend text for its faded points (set by the panel)
         self._halo_token: tuple | None = None
         self.pulse_phase = 0.0
         self._pulse = QTimer(self, interval=90, timeout=self._pulse_step)
@@ -447,6 +485,8 @@ class MapView(QWidget):
         self.card_overlay = QLabel(self, objectName="mapCardOverlay", wordWrap=True,
                                    textFormat=Qt.TextFormat.RichText)
         self.card_overlay.setStyleSheet("background: rgba(255,255,255,225); color: #111; padding: 4px 8px;")
+        self.card_overlay.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                                  | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         self.card_overlay.hide()
         self._last_cursor: tuple[float, float] | None = None
 
@@ -607,6 +647,12 @@ class MapView(QWidget):
         layer.refresh(self.mpp(), force=True)
         self._update_halo()
         self._update_highlight()
+
+    def set_stale(self, key: str, mask) -> None:
+        """Draw these points of a layer faded (stale: not updated within the layer's threshold)."""
+        layer = self.layers.get(key)
+        if layer is not None and layer.set_stale(mask):
+            layer.refresh(self.mpp(), force=True)
 
     def set_layer_visible(self, key: str, on: bool) -> None:
         if key == "warning":
@@ -993,7 +1039,9 @@ class MapView(QWidget):
         if self.card_overlay.isVisible():
             w = min(self.width() - 2 * m, int(em * 18))
             self.card_overlay.setFixedWidth(w)
-            self.card_overlay.adjustSize()
+            self.card_overlay.setMinimumHeight(0)  # unpin the last card's height before measuring this one
+            self.card_overlay.setMaximumHeight(16_777_215)
+            self.card_overlay.setFixedHeight(self.card_overlay.heightForWidth(w))  # no blank band above the text
             self.card_overlay.move(m, self.height() - self.card_overlay.height() - int(em * 2.4) - 2 * m)
         self.tool_label.adjustSize()
         self.tool_label.move((self.width() - self.tool_label.width()) // 2, m)
@@ -1013,6 +1061,10 @@ class MapView(QWidget):
             codes = s.colours if s.key != "incident_closed" else s.colours[:1]
             items = [(sym, colour, s.label(code) if s.key != "incident_closed" else tr("已结案/已撤销"))
                      for code, colour in codes]
+            note = self.stale_notes.get(s.key)
+            if note and s.key in self.layers and self.layers[s.key].stale_count():
+                sample = s.colour(S.STALE_SAMPLE.get(s.key, s.colours[0][0]))
+                items.append((sym, f"#{S.STALE_ALPHA + 40:02x}{sample[1:]}", note))
             entries.append((tr(s.name), items))
         self.legend.set_entries(entries)
         self.place_overlays()
