@@ -110,6 +110,18 @@ def test_feed_tile_shows_frames_and_a_dead_feed_shows_retry_and_logs(qtbot, pane
     assert sum("执法记录仪 3 号" in r["body"] for r in _log_bodies(vctx)) == 1  # one line, not one per retry
 
 
+def test_a_feed_chosen_on_the_map_becomes_the_big_tile(qtbot, panel, tmp_path):
+    clip = tmp_path / "drone.ts"
+    write_pattern_ts(str(clip), "DRONE", seconds=1.0)
+    first = panel.add_feed("无人机 1 号", str(clip))
+    second = panel.add_feed("无人机 2 号", str(clip))
+    qtbot.waitUntil(lambda: first in panel.tiles and second in panel.tiles, timeout=10000)
+    panel.host.selection.select("feed", (second,), source=None)  # the map card's "open in video panel"
+    assert panel.stage.mode == "speaker" and panel.stage.speaker == second
+    panel._levels({first: 0.9})  # someone loud does not take the chosen feed's place
+    assert panel.stage.speaker == second
+
+
 def test_video_unavailable_state_when_no_relay_answers(qtbot, vctx, tmp_path, engine):
     from app.ui.settings import Settings
     from app.ui.video.panel import VideoPanel
@@ -174,8 +186,8 @@ def test_controls_layout_language_and_briefing_read_only(qtbot, panel, vctx, eng
     assert panel.btn_mute.isChecked() and panel.btn_camera.isChecked()
     qtbot.waitUntil(lambda: session.tone.muted and session.pattern.camera_off, timeout=5000)
     assert panel.tiles[panel.call.self_id].muted
-    # grid ↔ speaker view
-    qtbot.keyClick(panel, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    # grid ↔ speaker view (Ctrl+Shift+G: Ctrl+Shift+L is the window's language switch)
+    qtbot.keyClick(panel, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert panel.stage.mode == "speaker"
     # the panel follows a language switch, state texts included
     i18n.set_language("en")

@@ -18,6 +18,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -217,7 +218,7 @@ class VideoPanel(QWidget):
         for keys, fn in (("Ctrl+Return", lambda: self.record_minute("minute")),
                          ("Ctrl+Shift+Return", lambda: self.record_minute("decision")),
                          ("Ctrl+Shift+M", self.btn_mute.toggle), ("Ctrl+Shift+K", self.btn_camera.toggle),
-                         ("Ctrl+Shift+L", self.btn_layout.toggle), ("Ctrl+Shift+R", self.btn_record.toggle),
+                         ("Ctrl+Shift+G", self.btn_layout.toggle), ("Ctrl+Shift+R", self.btn_record.toggle),
                          ("Ctrl+F", self.search.setFocus)):
             sc = QShortcut(QKeySequence(keys), self, activated=fn)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -254,10 +255,26 @@ class VideoPanel(QWidget):
             self._refresh_timer.start()
 
     def _on_selection(self, entity: str, ids: tuple, source) -> None:
+        if entity == "feed" and ids and source is not self and ids[0] in self.tiles:
+            self.show_feed(ids[0])
+            return
         if entity in ("incident", "warning") and source is not self:
             self.selected_incident = ids[0] if ids and entity == "incident" else None
             self.selected_warning = ids[0] if ids and entity == "warning" else None
             self._update_actions()
+
+    def show_feed(self, feed_id: str) -> None:
+        """Bring a feed forward (chosen on the map's card): speaker view on its tile, dock in front."""
+        self.btn_layout.setChecked(True)
+        self._pinned = feed_id  # stays the big tile until the officer switches back to the grid
+        self.stage.set_speaker(feed_id)
+        self.tiles[feed_id].setFocus(Qt.FocusReason.OtherFocusReason)
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None:
+            dock.show()
+            dock.raise_()
 
     def current_id(self) -> str | None:
         idx = self.table.currentIndex()
@@ -442,6 +459,8 @@ class VideoPanel(QWidget):
     def _levels(self, levels: dict) -> None:
         if not levels:
             return
+        if getattr(self, "_pinned", None) in self.tiles:
+            return
         loudest, level = max(levels.items(), key=lambda kv: kv[1])
         self.stage.set_speaker(loudest if level > 0.02 else None)
 
@@ -458,6 +477,8 @@ class VideoPanel(QWidget):
         self._update_actions()
 
     def _toggle_layout(self, speaker: bool) -> None:
+        if not speaker:
+            self._pinned = None
         self.stage.set_mode("speaker" if speaker else "grid")
         self.retranslate()
 
@@ -538,7 +559,7 @@ class VideoPanel(QWidget):
         self.btn_end.setText(tr("结束会商"))
         self.btn_export.setText(tr("导出 CSV…"))
         self.btn_layout.setText(tr("主讲视图") if self.btn_layout.isChecked() else tr("宫格视图"))
-        self.btn_layout.setToolTip(tr("切换宫格/主讲视图 (Ctrl+Shift+L)"))
+        self.btn_layout.setToolTip(tr("切换宫格/主讲视图 (Ctrl+Shift+G)"))
         self.btn_mute.setText(tr("取消静音") if self.btn_mute.isChecked() else tr("静音"))
         self.btn_mute.setToolTip("Ctrl+Shift+M")
         self.btn_camera.setText(tr("打开摄像头") if self.btn_camera.isChecked() else tr("关闭摄像头"))
