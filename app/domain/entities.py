@@ -125,6 +125,11 @@ _ENTITIES = (
         F("submitted_at", "time"), F("signed_by", "id"), F("signed_at", "time"),
         F("recipient"), DRILL,
     )),
+    Entity("report_signoff", "报告签发", "Report sign-off", APPEND_ONLY, (
+        ORG, F("report_id", "id", required=True, indexed=True), F("incident_id", "id", indexed=True),
+        F("signed_by", "id", required=True), F("signed_at", "time", required=True),
+        F("decision", E.SignoffDecision, required=True), F("comment", "text", max_len=2000),
+    )),
     Entity("instruction", "领导批示", "Leader instruction", MUTABLE, (
         ORG, F("incident_id", "id", indexed=True), F("given_by"), F("given_at", "time", required=True),
         F("body", "text", required=True, searchable=True), F("owner"), F("due_at", "time"),

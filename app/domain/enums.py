@@ -160,6 +160,11 @@ class ReportKind(Coded):
     FINAL = ("final", "终报", "Final report")
 
 
+class SignoffDecision(Coded):
+    APPROVED = ("approved", "已签发", "Approved")
+    RETURNED = ("returned", "已退回", "Returned")
+
+
 class LogKind(Coded):
     WATCH = ("watch", "守", "Watch")
     RECEIVE = ("receive", "接", "Receive")

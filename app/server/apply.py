@@ -97,6 +97,9 @@ def _authorise(who: Principal, ent: Entity, m: Mutation, payload: dict) -> None:
         allowed = {"create", "patch", "delete"}
     if m.op not in allowed:
         raise Reject("bad_op", "操作类型不适用于该记录", f"op {m.op!r} not valid for {ent.name}")
+    if ent.name == "report_signoff" and (who.role not in (Role.LEADER.value, Role.ADMIN.value)
+                                         or payload.get("signed_by") != who.user_id):
+        raise Reject("forbidden", "只有带班领导可以本人名义签发报告", "only a leader signs a report off, as themself")
     if ent.name == "sync_conflict":
         if m.op == "create":
             raise Reject("forbidden", "冲突记录由服务器生成", "conflicts are raised by the server")

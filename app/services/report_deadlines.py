@@ -13,6 +13,10 @@ regulation and change; the code only applies them:
   incidents are) and owes nothing, otherwise years of minor incidents would bury the
   reports that are really due.
 
+A report counts only once it is signed: the row carries ``signed_by`` (a leader's own
+report), or a leader approved it later on any console (an ``approved`` report_signoff,
+counted from the time of that approval). One awaiting sign-off, or returned, does not.
+
 Cancelled incidents owe nothing. Qt-free: the overview, the incident workspace and
 the handover all ask ``reports_due``.
 """
@@ -92,12 +96,22 @@ def reports_due(conn: sa.Connection, rules: Mapping[str, DeadlineRule] | None = 
     rules = rules if rules is not None else load_rules()
     inc = table_for("incident")
     rep = table_for("incident_report")
+    so = table_for("report_signoff")
+    # A report counts once it went upward: signed as it was written (the row carries signed_by),
+    # or approved later by a leader (a report_signoff row), at the time of that approval.
+    approved = (sa.select(so.c.report_id, sa.func.min(so.c.signed_at).label("approved_at"))
+                .where(so.c.deleted.is_(False), so.c.decision == "approved")
+                .group_by(so.c.report_id).subquery())
+    sent_at = sa.case((rep.c.signed_by.isnot(None), sa.func.coalesce(rep.c.submitted_at, rep.c.created_at)),
+                      else_=approved.c.approved_at)
     latest = (sa.select(rep.c.incident_id,
                         sa.func.count().label("n"),
-                        sa.func.max(sa.func.coalesce(rep.c.submitted_at, rep.c.created_at)).label("last_at"),
+                        sa.func.max(sent_at).label("last_at"),
                         sa.func.max(sa.case((rep.c.kind.in_(("flash", "first")), 1), else_=0)).label("has_first"),
                         sa.func.max(sa.case((rep.c.kind == "final", 1), else_=0)).label("has_final"))
-              .where(rep.c.deleted.is_(False)).group_by(rep.c.incident_id).subquery())
+              .select_from(rep.outerjoin(approved, approved.c.report_id == rep.c.id))
+              .where(rep.c.deleted.is_(False), sa.or_(rep.c.signed_by.isnot(None), approved.c.approved_at.isnot(None)))
+              .group_by(rep.c.incident_id).subquery())
     q = (sa.select(inc.c.id, inc.c.title, inc.c.severity, inc.c.status, inc.c.created_at, inc.c.occurred_at,
                    inc.c.closed_at, inc.c.drill, latest.c.n, latest.c.last_at, latest.c.has_first,
                    latest.c.has_final)

@@ -1,10 +1,13 @@
 """Reporting up (报): 速报/首报 → 续报一、续报二… → 终报, leader sign-off (签发), the daily report.
 
-Qt-free. ``incident_report`` rows are append-only and carry what was sent upward, so a
-row is written only once a leader on duty has signed it (签发): an officer's report
-waits, signed by nobody, in the store's ``draft`` table ("awaiting sign-off") and
-the deadline (report_deadlines.reports_due) keeps counting until the leader signs.
-Signing writes the report row and its 报 log line in one transaction.
+Qt-free. An officer's report is written to ``incident_report`` at once (synced,
+append-only) with ``signed_by`` empty: it is "awaiting sign-off" on every console.
+A leader on ANY console then approves (签发) or returns it with a comment: that writes
+a ``report_signoff`` row and a 报 duty-log line in one transaction; the server refuses
+a sign-off pushed by anyone but a leader (or administrator) signing in their own name.
+A leader's own report is signed as it is written (the row carries ``signed_by``).
+The deadline (report_deadlines.reports_due) is met only by a report signed one way or
+the other; a returned report never counts and the officer revises and submits anew.
 
 ``followup_prefill`` drafts a 续报 from what the duty log recorded for the incident
 since the previous report. ``report_html`` and ``daily_report_html`` lay out the plain
@@ -23,7 +26,15 @@ import sqlalchemy as sa
 
 from app.domain import clock
 from app.domain.entities import entity
-from app.domain.enums import DispatchState, IncidentCategory, IncidentStatus, LogKind, ReportKind, Severity
+from app.domain.enums import (
+    DispatchState,
+    IncidentCategory,
+    IncidentStatus,
+    LogKind,
+    ReportKind,
+    Severity,
+    SignoffDecision,
+)
 from app.domain.validate import Problem, check_record
 from app.services.changes import ChangeSet
 from app.services.context import AppContext
@@ -33,17 +44,20 @@ from app.services.incidents import (
     CheckFailed,
     NotAllowed,
     _parse,
-    clear_draft,
-    drafts_with_prefix,
     load_incident,
-    save_draft,
 )
 from app.services.report_deadlines import ReportDue, reports_due
 from app.store import records
-from app.store.schema import draft, table_for
+from app.store.schema import table_for
 
 DEFAULT_RECIPIENT = "区委区政府总值班室、市应急管理局指挥中心"
 CN_NUMERALS = "零一二三四五六七八九十"
+
+# A report's sign-off state.
+SENT = "sent"  # signed as it was written (a leader's own report, or an older console's)
+AWAITING = "awaiting"  # submitted by an officer, no leader has decided yet
+APPROVED = "approved"  # 签发 by a leader (report_signoff)
+RETURNED = "returned"  # returned to the officer with a comment (report_signoff)
 
 
 def cn_number(n: int) -> str:
@@ -75,21 +89,35 @@ class ReportRow:
     body: str
     due_at: str | None
     submitted_at: str | None
-    signed_by: str | None
+    signed_by: str | None  # who signed it off (the row's own signer or the approving leader)
     signed_by_name: str | None
-    signed_at: str | None
+    signed_at: str | None  # when it went upward
     recipient: str | None
-    awaiting_key: str | None = None  # set for a report waiting for sign-off (a draft, not a row yet)
+    status: str = SENT
     author_id: str | None = None
+    author_name: str | None = None
+    incident_title: str | None = None
+    decided_by_name: str | None = None  # the leader who approved or returned it
+    comment: str | None = None  # the leader's comment (why it was returned)
+    pending: bool = False  # written here, not yet confirmed by the server
 
     @property
     def awaiting(self) -> bool:
-        return self.awaiting_key is not None
+        return self.status == AWAITING
+
+    @property
+    def returned(self) -> bool:
+        return self.status == RETURNED
+
+    @property
+    def counted(self) -> bool:
+        """Went upward: meets the deadline."""
+        return self.status in (SENT, APPROVED)
 
     @property
     def on_time(self) -> bool | None:
-        due, sent = _parse(self.due_at), _parse(self.submitted_at)
-        return None if due is None or sent is None else sent <= due
+        due, sent = _parse(self.due_at), _parse(self.signed_at or self.submitted_at)
+        return None if due is None or sent is None or not self.counted else sent <= due
 
 
 def _user_names(conn: sa.Connection) -> dict[str, str]:
@@ -97,33 +125,74 @@ def _user_names(conn: sa.Connection) -> dict[str, str]:
     return {r.id: r.name for r in conn.execute(sa.select(u.c.id, u.c.name))}
 
 
-def awaiting_prefix(incident_id: str | None = None) -> str:
-    return f"report:{incident_id}:" if incident_id else "report:"
-
-
-def list_reports(conn: sa.Connection, incident_id: str) -> list[ReportRow]:
-    """Sent reports in order, then the ones awaiting sign-off."""
-    rep = table_for("incident_report")
-    names = _user_names(conn)
-    rows = conn.execute(sa.select(rep).where(rep.c.incident_id == incident_id, rep.c.deleted.is_(False))
-                        .order_by(rep.c.seq, rep.c.created_at)).mappings()
-    out = [ReportRow(r["id"], r["incident_id"], r["kind"], r["seq"], r["body"], r["due_at"], r["submitted_at"],
-                     r["signed_by"], names.get(r["signed_by"]), r["signed_at"], r["recipient"],
-                     author_id=r["created_by"]) for r in rows]
-    for key, d in sorted(drafts_with_prefix(conn, awaiting_prefix(incident_id)).items(),
-                         key=lambda kv: kv[1].get("composed_at", "")):
-        out.append(ReportRow(key, incident_id, d["kind"], d.get("seq"), d["body"], d.get("due_at"), None, None,
-                             None, None, d.get("recipient"), awaiting_key=key, author_id=d.get("author_id")))
+def _signoffs(conn: sa.Connection, report_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    so = table_for("report_signoff")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for i in range(0, len(report_ids), 500):
+        chunk = report_ids[i:i + 500]
+        for r in conn.execute(sa.select(so).where(so.c.report_id.in_(chunk), so.c.deleted.is_(False))
+                              .order_by(so.c.signed_at)).mappings():
+            out.setdefault(r["report_id"], []).append(dict(r))
     return out
 
 
-def awaiting_signoff(conn: sa.Connection) -> list[ReportRow]:
-    """Every report on this console waiting for the leader's signature."""
+def _rows(conn: sa.Connection, where: list[sa.ColumnElement[bool]]) -> list[ReportRow]:
+    rep = table_for("incident_report")
+    inc = table_for("incident")
+    names = _user_names(conn)
+    rows = conn.execute(sa.select(rep, inc.c.title.label("incident_title"))
+                        .select_from(rep.outerjoin(inc, inc.c.id == rep.c.incident_id))
+                        .where(rep.c.deleted.is_(False), *where)
+                        .order_by(rep.c.seq, rep.c.created_at)).mappings().all()
+    decisions = _signoffs(conn, [r["id"] for r in rows])
     out = []
-    for key, d in drafts_with_prefix(conn, awaiting_prefix()).items():
-        out.append(ReportRow(key, d["incident_id"], d["kind"], d.get("seq"), d["body"], d.get("due_at"), None,
-                             None, None, None, d.get("recipient"), awaiting_key=key, author_id=d.get("author_id")))
-    return sorted(out, key=lambda r: r.due_at or "")
+    for r in rows:
+        signed_by, signed_at, status, decider, comment = r["signed_by"], r["signed_at"], SENT, None, None
+        if not signed_by:
+            ds = decisions.get(r["id"], [])
+            approved = next((d for d in ds if d["decision"] == SignoffDecision.APPROVED.value), None)
+            last = approved or (ds[-1] if ds else None)
+            status = APPROVED if approved else RETURNED if last else AWAITING
+            if last is not None:
+                decider, comment = names.get(last["signed_by"]), last["comment"]
+            if approved is not None:
+                signed_by, signed_at = approved["signed_by"], approved["signed_at"]
+        out.append(ReportRow(r["id"], r["incident_id"], r["kind"], r["seq"], r["body"], r["due_at"],
+                             r["submitted_at"], signed_by, names.get(signed_by) if signed_by else None, signed_at,
+                             r["recipient"], status, r["created_by"], names.get(r["created_by"]),
+                             r["incident_title"], decider, comment, r["server_rev"] is None))
+    return out
+
+
+def list_reports(conn: sa.Connection, incident_id: str) -> list[ReportRow]:
+    """The incident's reports in order, whatever their sign-off state."""
+    rep = table_for("incident_report")
+    return _rows(conn, [rep.c.incident_id == incident_id])
+
+
+def load_report(conn: sa.Connection, report_id: str) -> ReportRow | None:
+    rep = table_for("incident_report")
+    rows = _rows(conn, [rep.c.id == report_id])
+    return rows[0] if rows else None
+
+
+def _undecided(conn: sa.Connection) -> list[sa.ColumnElement[bool]]:
+    rep = table_for("incident_report")
+    so = table_for("report_signoff")
+    return [rep.c.signed_by.is_(None),
+            ~sa.exists().where(so.c.report_id == rep.c.id, so.c.deleted.is_(False))]
+
+
+def awaiting_signoff(conn: sa.Connection) -> list[ReportRow]:
+    """Every report in this console's scope waiting for a leader's 签发, the soonest due first."""
+    rows = _rows(conn, _undecided(conn))
+    return sorted(rows, key=lambda r: (r.due_at or "9999", r.submitted_at or ""))
+
+
+def count_awaiting(conn: sa.Connection) -> int:
+    rep = table_for("incident_report")
+    return conn.execute(sa.select(sa.func.count()).select_from(rep)
+                        .where(rep.c.deleted.is_(False), *_undecided(conn))).scalar() or 0
 
 
 def next_due(conn: sa.Connection, incident_id: str) -> ReportDue | None:
@@ -131,16 +200,30 @@ def next_due(conn: sa.Connection, incident_id: str) -> ReportDue | None:
     return due[0] if due else None
 
 
-def _next_seq(conn: sa.Connection, incident_id: str) -> int:
+def _not_returned(conn: sa.Connection) -> sa.ColumnElement[bool]:
     rep = table_for("incident_report")
-    n = conn.execute(sa.select(sa.func.max(rep.c.seq)).where(rep.c.incident_id == incident_id)).scalar()
+    so = table_for("report_signoff")
+    returned = sa.and_(rep.c.signed_by.is_(None),
+                       sa.exists().where(so.c.report_id == rep.c.id, so.c.deleted.is_(False),
+                                         so.c.decision == SignoffDecision.RETURNED.value),
+                       ~sa.exists().where(so.c.report_id == rep.c.id, so.c.deleted.is_(False),
+                                          so.c.decision == SignoffDecision.APPROVED.value))
+    return ~returned
+
+
+def _next_seq(conn: sa.Connection, incident_id: str) -> int:
+    """A returned report gives its number back: the revised one is 续报一 again, not 续报二."""
+    rep = table_for("incident_report")
+    n = conn.execute(sa.select(sa.func.max(rep.c.seq)).where(
+        rep.c.incident_id == incident_id, rep.c.deleted.is_(False), _not_returned(conn))).scalar()
     return (n or 0) + 1
 
 
 def _last_report_at(conn: sa.Connection, incident_id: str) -> str | None:
     rep = table_for("incident_report")
     return conn.execute(sa.select(sa.func.max(sa.func.coalesce(rep.c.submitted_at, rep.c.created_at)))
-                        .where(rep.c.incident_id == incident_id, rep.c.deleted.is_(False))).scalar()
+                        .where(rep.c.incident_id == incident_id, rep.c.deleted.is_(False),
+                               _not_returned(conn))).scalar()
 
 
 def _hhmm(value: str | None) -> str:
@@ -221,46 +304,20 @@ def check_report(kind: str, body: str, recipient: str | None) -> list[Problem]:
 
 def compose_report(ctx: AppContext, incident_id: str, kind: str, body: str,
                    recipient: str | None = DEFAULT_RECIPIENT) -> str:
-    """An officer's report: kept awaiting sign-off. A leader's own report is signed and sent at once.
+    """Write the report row at once; a leader's is signed and sent, an officer's awaits 签发.
 
-    Returns the report id (a leader) or the awaiting key (an officer).
+    Returns the report id.
     """
     if ctx.user is None:
         raise NotAllowed("请先登录。", "Sign in first.")
+    if ctx.user.role not in (*LEADER_ROLES, "officer"):
+        raise NotAllowed("只读账户不能报送。", "A read-only account cannot report.")
     problems = check_report(kind, body, recipient)
     if problems:
         raise CheckFailed(problems, [])
     due = ctx.read(next_due, incident_id)
-    fields = {"incident_id": incident_id, "kind": kind, "body": body, "recipient": recipient,
-              "due_at": clock.iso(due.due_at) if due else None, "author_id": ctx.user.id,
-              "composed_at": clock.now_iso()}
-    if ctx.user.role in LEADER_ROLES:
-        return _write_signed(ctx, fields, None)
-    key = f"{awaiting_prefix(incident_id)}{records.new_id()}"
-    save_draft(ctx, key, fields).result()
-    ctx.publish(ChangeSet.of("incident_report", [incident_id]))
-    return key
-
-
-def sign_report(ctx: AppContext, awaiting_key: str, body: str | None = None) -> str:
-    """签发: only the leader on duty signs; writes the report row and its 报 log line."""
-    if ctx.user is None or ctx.user.role not in LEADER_ROLES:
-        raise NotAllowed("只有带班领导可以签发报告。", "Only the leader on duty can sign a report off.")
-    fields = ctx.read(lambda conn: _load_awaiting(conn, awaiting_key))
-    if fields is None:
-        raise KeyError(awaiting_key)
-    if body is not None:
-        fields["body"] = body
-    return _write_signed(ctx, fields, awaiting_key)
-
-
-def _load_awaiting(conn: sa.Connection, key: str) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(draft.c.fields).where(draft.c.form_key == key)).first()
-    return dict(row.fields) if row else None
-
-
-def _write_signed(ctx: AppContext, fields: dict[str, Any], awaiting_key: str | None) -> str:
-    incident_id = fields["incident_id"]
+    leader = ctx.user.role in LEADER_ROLES
+    user = ctx.user
 
     def run(conn: sa.Connection) -> str:
         inc = load_incident(conn, incident_id)
@@ -268,22 +325,15 @@ def _write_signed(ctx: AppContext, fields: dict[str, Any], awaiting_key: str | N
             raise KeyError(incident_id)
         now = clock.now_iso()
         seq = _next_seq(conn, incident_id)
-        kind = fields["kind"]
-        if kind == "followup" and seq == 1:
-            kind = "first"  # nothing was reported yet: the first one sent is the 首报
-        data = {"incident_id": incident_id, "kind": kind, "seq": seq, "body": fields["body"],
-                "due_at": fields.get("due_at"), "submitted_at": now, "signed_by": ctx.user.id, "signed_at": now,
-                "recipient": fields.get("recipient"), "org_unit_id": inc.get("org_unit_id"),
-                "drill": bool(inc.get("drill"))}
+        k = "first" if kind == "followup" and seq == 1 else kind  # nothing reported yet: this is the 首报
+        data = {"incident_id": incident_id, "kind": k, "seq": seq, "body": body,
+                "due_at": clock.iso(due.due_at) if due else None, "submitted_at": now,
+                "signed_by": user.id if leader else None, "signed_at": now if leader else None,
+                "recipient": recipient, "org_unit_id": inc.get("org_unit_id"), "drill": bool(inc.get("drill"))}
         rid = records.create(conn, "incident_report", {k: v for k, v in data.items() if v is not None},
-                             author_id=fields.get("author_id") or ctx.user.id, now=now)
-        label = report_label(kind, seq)
-        append_entry(conn, kind="report", body=f"{inc['title']}：已向{fields.get('recipient') or '上级'}报送{label}。",
-                     author_id=ctx.user.id, device_id=ctx.device_id, now=now, org_unit_id=inc.get("org_unit_id"),
-                     incident_id=incident_id, drill=bool(inc.get("drill")),
-                     details={"report_id": rid, "report_kind": kind, "seq": seq})
-        if awaiting_key:
-            conn.execute(draft.delete().where(draft.c.form_key == awaiting_key))
+                             author_id=user.id, now=now)
+        if leader:
+            _log_sent(conn, ctx, inc, rid, k, seq, recipient, now)
         return rid
 
     rid = ctx.store.write_sync(run)
@@ -291,10 +341,68 @@ def _write_signed(ctx: AppContext, fields: dict[str, Any], awaiting_key: str | N
     return rid
 
 
-def withdraw(ctx: AppContext, awaiting_key: str) -> None:
-    """Take back a report that is still awaiting sign-off (nothing was sent)."""
-    clear_draft(ctx, awaiting_key).result()
-    ctx.publish(ChangeSet.of("incident_report"))
+def _log_sent(conn, ctx: AppContext, inc: dict, rid: str, kind: str, seq: int | None, recipient: str | None,
+              now: str, signoff_id: str | None = None) -> None:
+    details = {"report_id": rid, "report_kind": kind, "seq": seq}
+    if signoff_id:
+        details["signoff_id"] = signoff_id
+    append_entry(conn, kind="report", body=f"{inc['title']}：已向{recipient or '上级'}报送{report_label(kind, seq)}。",
+                 author_id=ctx.user.id, device_id=ctx.device_id, now=now, org_unit_id=inc.get("org_unit_id"),
+                 incident_id=inc["id"], drill=bool(inc.get("drill")), details=details)
+
+
+def check_signoff(decision: str, comment: str | None) -> list[Problem]:
+    problems = []
+    if decision not in SignoffDecision.codes():
+        problems.append(Problem("decision", "invalid", "请选择签发或退回", "choose approve or return"))
+    if decision == SignoffDecision.RETURNED.value and not (comment or "").strip():
+        problems.append(Problem("comment", "required", "退回时请写明原因", "say why the report is returned"))
+    if len(comment or "") > 2000:
+        problems.append(Problem("comment", "too_long", "意见不能超过2000字", "at most 2000 characters"))
+    return problems
+
+
+def sign_report(ctx: AppContext, report_id: str, decision: str = "approved", comment: str | None = None) -> str:
+    """签发 (approve) or return a report awaiting sign-off: only a leader (or administrator) may.
+
+    Writes a report_signoff row and a 报 log line in one transaction; returns the sign-off id.
+    """
+    if ctx.user is None or ctx.user.role not in LEADER_ROLES:
+        raise NotAllowed("只有带班领导可以签发报告。", "Only the leader on duty can sign a report off.")
+    problems = check_signoff(decision, comment)
+    if problems:
+        raise CheckFailed(problems, [])
+    comment = (comment or "").strip() or None
+    user = ctx.user
+
+    def run(conn: sa.Connection) -> str:
+        row = load_report(conn, report_id)
+        if row is None:
+            raise KeyError(report_id)
+        if not row.awaiting:
+            already = "已签发" if row.counted else "已退回"
+            raise NotAllowed(f"该报告{already}，不能再次处理。", "This report was already decided.")
+        inc = load_incident(conn, row.incident_id) or {"id": row.incident_id, "title": row.incident_title or ""}
+        now = clock.now_iso()
+        data = {"report_id": report_id, "incident_id": row.incident_id, "signed_by": user.id, "signed_at": now,
+                "decision": decision, "comment": comment, "org_unit_id": inc.get("org_unit_id")}
+        sid = records.create(conn, "report_signoff", {k: v for k, v in data.items() if v is not None},
+                             author_id=user.id, now=now)
+        if decision == SignoffDecision.APPROVED.value:
+            _log_sent(conn, ctx, inc, report_id, row.kind, row.seq, row.recipient, now, sid)
+        else:
+            label = report_label(row.kind, row.seq)
+            append_entry(conn, kind="report", body=f"{inc['title']}：{label}退回修改（{comment}）。",
+                         author_id=user.id, device_id=ctx.device_id, now=now, org_unit_id=inc.get("org_unit_id"),
+                         incident_id=row.incident_id, drill=bool(inc.get("drill")),
+                         details={"report_id": report_id, "report_kind": row.kind, "seq": row.seq,
+                                  "signoff_id": sid, "decision": decision})
+        return sid
+
+    sid = ctx.store.write_sync(run)
+    ctx.publish(ChangeSet.of("report_signoff", [sid]).merge(ChangeSet.of("incident_report", [report_id]))
+                .merge(ChangeSet.of("duty_log_entry")))
+    return sid
 
 
 # ---- Documents ---------------------------------------------------------------------------------
@@ -313,23 +421,28 @@ def _cn_time(value: str | None) -> str:
 
 
 def report_document(conn: sa.Connection, report_id: str) -> tuple[str, str]:
-    """(title, html) of one report (or one awaiting sign-off) in a plain official layout."""
-    rep = records.get(conn, "incident_report", report_id) or _load_awaiting(conn, report_id)
+    """(title, html) of one report (sent, awaiting sign-off or returned) in a plain official layout."""
+    rep = load_report(conn, report_id)
     if rep is None:
         raise KeyError(report_id)
-    inc = load_incident(conn, rep["incident_id"]) or {}
-    names = _user_names(conn)
-    label = report_label(rep["kind"], rep.get("seq"))
+    inc = load_incident(conn, rep.incident_id) or {}
+    label = report_label(rep.kind, rep.seq)
     title = f"关于{inc.get('title', '')}的{label}"
-    signed = (names.get(rep["signed_by"]) or "已签发") if rep.get("signed_by") else None
-    meta = [("报送对象", rep.get("recipient") or "—"),
+    if rep.counted:
+        signed = f"{rep.signed_by_name or '已签发'}（{_cn_time(rep.signed_at)}）"
+    elif rep.returned:
+        signed = f"已退回：{rep.comment or ''}"
+    else:
+        signed = "待签发"
+    sent_at = rep.signed_at if rep.counted else rep.submitted_at
+    meta = [("报送对象", rep.recipient or "—"),
             ("事件级别", Severity(inc["severity"]).zh if inc.get("severity") in Severity.codes() else "—"),
-            ("报送时间", _cn_time(rep.get("submitted_at"))),
-            ("签发", f"{signed}（{_cn_time(rep.get('signed_at'))}）" if signed else "待签发")]
+            ("报送时间" if rep.counted else "提交时间", _cn_time(sent_at)),
+            ("签发", signed)]
     body = [f"<h1>{_e(title)}</h1>", "<table class='meta'>"]
     body += [f"<tr><td class='k'>{_e(k)}：</td><td>{_e(v)}</td></tr>" for k, v in meta]
-    body += ["</table><hr/>", _paragraphs(rep.get("body") or ""),
-             f"<p class='sign'>越秀区应急管理局值班室<br/>{_e(_cn_time(rep.get('submitted_at')))}</p>"]
+    body += ["</table><hr/>", _paragraphs(rep.body or ""),
+             f"<p class='sign'>越秀区应急管理局值班室<br/>{_e(_cn_time(sent_at))}</p>"]
     return title, _wrap("\n".join(body))
 
 
@@ -373,9 +486,15 @@ def daily_report(conn: sa.Connection, day: dt.date) -> DailyReport:
             titles[iid] = conn.execute(sa.select(inc.c.title).where(inc.c.id == iid)).scalar() or ""
         return titles.get(iid or "", "")
 
-    reports = [dict(r) | {"incident_title": title_of(r["incident_id"])} for r in conn.execute(
-        sa.select(rep).where(rep.c.deleted.is_(False), _in_day(rep.c.submitted_at, day))
-        .order_by(rep.c.submitted_at)).mappings()]
+    so = table_for("report_signoff")
+    approved = (sa.select(so.c.report_id, sa.func.min(so.c.signed_at).label("approved_at"))
+                .where(so.c.deleted.is_(False), so.c.decision == SignoffDecision.APPROVED.value)
+                .group_by(so.c.report_id).subquery())
+    sent_at = sa.case((rep.c.signed_by.isnot(None), rep.c.submitted_at), else_=approved.c.approved_at)
+    reports = [dict(r) | {"incident_title": title_of(r["incident_id"])} for r in conn.execute(  # only what went up
+        sa.select(*[c for c in rep.c if c.name != "submitted_at"], sent_at.label("submitted_at"))
+        .select_from(rep.outerjoin(approved, approved.c.report_id == rep.c.id))
+        .where(rep.c.deleted.is_(False), _in_day(sent_at, day)).order_by(sent_at)).mappings()]
     dispatches = [dict(r) | {"incident_title": title_of(r["incident_id"])} for r in conn.execute(
         sa.select(dis, team.c.name.label("team_name")).select_from(dis.outerjoin(team, team.c.id == dis.c.team_id))
         .where(dis.c.deleted.is_(False), _in_day(dis.c.ordered_at, day)).order_by(dis.c.ordered_at)).mappings()]

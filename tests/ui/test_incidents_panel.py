@@ -117,7 +117,8 @@ def test_status_offers_only_legal_moves_and_a_move_lands_in_the_timeline(make_pa
     kinds = [tab.timeline.model.row(i).kind for i in range(tab.timeline.model.rowCount())]
     assert "status" in kinds
     assert [tab.form.status.itemData(i) for i in range(tab.form.status.count())] == ["closed"]
-    assert tab.chip.due is not None and tab.chip.due.kind == "final"  # closed: the 终报 is owed now
+    # Closed without ever reporting upward: handled locally, no 终报 owed (report_deadlines).
+    assert tab.chip.due is None and not tab.chip.isVisibleTo(tab)
 
 
 def test_negative_casualties_are_refused_beside_the_field(make_panel, ctx):

@@ -57,29 +57,100 @@ def test_labels():
     assert R.report_label("final", 5) == "终报"
 
 
-def test_officer_report_awaits_signoff_and_the_deadline_keeps_counting(ctx):
+def _signoffs(ctx, rid):
+    so = table_for("report_signoff")
+    return ctx.read(lambda c: c.execute(sa.select(so).where(so.c.report_id == rid)).mappings().all())
+
+
+def _queued(ctx, entity):
+    from app.store.schema import outbox
+    return ctx.read(lambda c: c.execute(sa.select(outbox.c.entity_id).where(outbox.c.entity == entity))
+                    .scalars().all())
+
+
+def test_officer_report_is_written_at_once_awaiting_signoff_and_the_deadline_keeps_counting(ctx):
     iid = _incident(ctx)
-    key = R.compose_report(ctx, iid, "first", "首报正文")
-    (awaiting,) = ctx.read(R.list_reports, iid)
-    assert awaiting.awaiting and awaiting.awaiting_key == key and not _reports(ctx, iid)
+    rid = R.compose_report(ctx, iid, "first", "首报正文")
+    (row,) = _reports(ctx, iid)
+    assert row["id"] == rid and row["signed_by"] is None and row["signed_at"] is None and row["submitted_at"]
+    assert rid in _queued(ctx, "incident_report")  # synced: a leader on any console sees it
+    (listed,) = ctx.read(R.list_reports, iid)
+    assert listed.awaiting and listed.status == R.AWAITING and listed.author_name is None  # no user row here
+    assert [r.id for r in ctx.read(R.awaiting_signoff)] == [rid] and ctx.read(R.count_awaiting) == 1
     assert ctx.read(reports_due)[0].kind == "first"  # nothing went upward yet
     with pytest.raises(NotAllowed):
-        R.sign_report(ctx, key)
-
-
-def test_leader_signs_writes_the_row_and_a_report_log_line(ctx):
-    iid = _incident(ctx)
-    key = R.compose_report(ctx, iid, "first", "首报正文")
-    ctx.user = LEADER
-    rid = R.sign_report(ctx, key)
-    (row,) = _reports(ctx, iid)
-    assert row["id"] == rid and row["signed_by"] == LEADER.id and row["signed_at"] and row["submitted_at"]
-    assert row["seq"] == 1 and row["created_by"] == OFFICER.id  # the officer wrote it, the leader signed
-    assert ctx.read(R.list_reports, iid)[0].awaiting is False
+        R.sign_report(ctx, rid)
     log = table_for("duty_log_entry")
-    kinds = ctx.read(lambda c: c.execute(sa.select(log.c.kind, log.c.body).where(log.c.incident_id == iid)).all())
-    assert [k for k, _ in kinds] == ["report"] and "首报" in kinds[0][1]
+    assert ctx.read(lambda c: c.execute(sa.select(sa.func.count()).select_from(log)).scalar()) == 0
+
+
+def test_leader_signs_writes_a_signoff_and_a_report_log_line(ctx):
+    iid = _incident(ctx)
+    rid = R.compose_report(ctx, iid, "first", "首报正文")
+    ctx.user = LEADER
+    sid = R.sign_report(ctx, rid)
+    (row,) = _reports(ctx, iid)
+    assert row["signed_by"] is None and row["created_by"] == OFFICER.id  # the row is append-only, untouched
+    (so,) = _signoffs(ctx, rid)
+    assert so["id"] == sid and so["signed_by"] == LEADER.id and so["decision"] == "approved"
+    assert so["incident_id"] == iid and so["signed_at"] and sid in _queued(ctx, "report_signoff")
+    (listed,) = ctx.read(R.list_reports, iid)
+    assert listed.status == R.APPROVED and listed.signed_by == LEADER.id and listed.counted
+    assert listed.signed_at == so["signed_at"] and listed.on_time is False  # due 30 min after intake, 2 h ago
+    log = table_for("duty_log_entry")
+    kinds = ctx.read(lambda c: c.execute(sa.select(log.c.kind, log.c.body, log.c.details)
+                                         .where(log.c.incident_id == iid)).all())
+    assert [k for k, _, _ in kinds] == ["report"] and "首报" in kinds[0][1]
+    assert kinds[0][2]["signoff_id"] == sid and kinds[0][2]["report_id"] == rid
     assert ctx.read(reports_due)[0].kind == "followup"
+    assert ctx.read(R.awaiting_signoff) == [] and ctx.read(R.count_awaiting) == 0
+    with pytest.raises(NotAllowed):  # decided once, for good
+        R.sign_report(ctx, rid, "returned", "再改")
+
+
+def test_leader_returns_with_a_comment_and_the_revised_report_keeps_its_number(ctx):
+    iid = _incident(ctx)
+    ctx.user = LEADER
+    R.compose_report(ctx, iid, "first", "首报")
+    ctx.user = OFFICER
+    rid = R.compose_report(ctx, iid, "followup", "续报初稿")
+    assert _reports(ctx, iid)[1]["seq"] == 2
+    ctx.user = LEADER
+    with pytest.raises(CheckFailed) as e:
+        R.sign_report(ctx, rid, "returned", "  ")
+    assert [p.field for p in e.value.errors] == ["comment"] and not _signoffs(ctx, rid)
+    R.sign_report(ctx, rid, "returned", "伤亡数字请与卫健核实")
+    row = ctx.read(R.load_report, rid)
+    assert row.returned and row.comment == "伤亡数字请与卫健核实" and row.decided_by_name is None
+    assert not row.counted and row.on_time is None
+    assert ctx.read(reports_due)[0].seq == 2  # the 续报 is still owed
+    log = table_for("duty_log_entry")
+    bodies = ctx.read(lambda c: c.execute(sa.select(log.c.body).where(log.c.kind == "report")
+                                          .order_by(log.c.occurred_at)).scalars().all())
+    assert "退回修改" in bodies[-1] and "伤亡数字" in bodies[-1]
+    ctx.user = OFFICER
+    again = R.compose_report(ctx, iid, "followup", "续报修改稿")
+    assert ctx.read(R.load_report, again).seq == 2  # 续报一 again, not 续报二
+    assert R.report_label("followup", 2) == "续报一"
+
+
+def test_awaiting_signoff_lists_every_incident_soonest_due_first(ctx):
+    slow = _incident(ctx, severity="IV", title="慢")
+    fast = _incident(ctx, severity="I", title="快")
+    r_slow = R.compose_report(ctx, slow, "first", "慢的首报")
+    r_fast = R.compose_report(ctx, fast, "first", "快的首报")
+    rows = ctx.read(R.awaiting_signoff)
+    assert [r.id for r in rows] == [r_fast, r_slow] and [r.incident_title for r in rows] == ["快", "慢"]
+
+
+def test_a_viewer_cannot_report_and_nobody_signs_an_unknown_report(ctx):
+    iid = _incident(ctx)
+    ctx.user = SignedInUser(id="00000000-0000-4000-8000-0000000000c1", username="v", name="大屏", role="viewer")
+    with pytest.raises(NotAllowed):
+        R.compose_report(ctx, iid, "first", "x")
+    ctx.user = LEADER
+    with pytest.raises(KeyError):
+        R.sign_report(ctx, "00000000-0000-4000-8000-00000000dead")
 
 
 def test_followup_prefill_has_only_log_lines_since_the_previous_report(ctx):
@@ -114,6 +185,14 @@ def test_daily_report_and_documents(ctx):
     assert [r["id"] for r in day.incidents] == [iid] and len(day.reports) == 1
     title, html = R.daily_report_document(day)
     assert "值班日报" in title and "11·23东风中路燃气泄漏" in html
+    ctx.user = OFFICER
+    waiting = R.compose_report(ctx, iid, "followup", "续报待签发")
+    assert "待签发" in ctx.read(R.report_document, waiting)[1]
+    assert len(ctx.read(R.daily_report, clock.now().date()).reports) == 1  # only what went upward
+    ctx.user = LEADER
+    R.sign_report(ctx, waiting)
+    assert len(ctx.read(R.daily_report, clock.now().date()).reports) == 2
+    assert "李明" in ctx.read(R.report_document, waiting)[1]
 
 
 def test_instruction_to_closure(ctx):
@@ -148,3 +227,33 @@ def test_instruction_times_questioned_and_due_before_given_refused(ctx):
     with pytest.raises(CheckFailed) as e:
         I.add_instruction(ctx, iid, given_by="", given_at=clock.iso(now), body="")
     assert {p.field for p in e.value.errors} == {"given_by", "body"}
+
+
+@pytest.mark.parametrize("role, own, allowed", [
+    ("leader", True, True), ("admin", True, True), ("leader", False, False),
+    ("officer", True, False), ("viewer", True, False),
+])
+def test_server_authorises_a_signoff_only_from_a_leader_in_their_own_name(role, own, allowed):
+    import uuid
+
+    from app.domain.entities import entity
+    from app.server.apply import Reject, _authorise
+    from app.server.auth import Principal
+    from app.sync.wire import Mutation
+
+    who = Principal(LEADER.id, "u", "某人", role, None, str(uuid.uuid4()))
+    payload = {"report_id": str(uuid.uuid4()), "signed_by": LEADER.id if own else OFFICER.id,
+               "signed_at": clock.now_iso(), "decision": "approved"}
+    m = Mutation(mutation_id=str(uuid.uuid4()), device_seq=1, entity="report_signoff", entity_id=str(uuid.uuid4()),
+                 op="append", payload=payload)
+    if allowed:
+        _authorise(who, entity("report_signoff"), m, dict(payload))
+    else:
+        with pytest.raises(Reject) as e:
+            _authorise(who, entity("report_signoff"), m, dict(payload))
+        assert e.value.code == "forbidden"
+    # The report itself stays an officer's to write.
+    rm = Mutation(mutation_id=str(uuid.uuid4()), device_seq=2, entity="incident_report", entity_id=str(uuid.uuid4()),
+                  op="append", payload={"incident_id": str(uuid.uuid4()), "kind": "first", "body": "x"})
+    if role != "viewer":
+        _authorise(who, entity("incident_report"), rm, dict(rm.payload))

@@ -92,41 +92,115 @@ class TimelineModel(RowsModel[TimelineItem]):
         return row.kind
 
 
+RETURNED_FG = QColor("#a3140e")
+
+
+def signoff_text(row: ReportRow) -> str:
+    """待签发 / 已退回：意见 / the signer's name (or 已签发)."""
+    if row.awaiting:
+        return tr("待签发")
+    if row.returned:
+        return tr("已退回：{comment}").format(comment=row.comment) if row.comment else tr("已退回")
+    return row.signed_by_name or (tr("已签发") if row.signed_by else tr("未签发"))
+
+
+def report_title(row: ReportRow) -> str:
+    label = report_label(row.kind, row.seq, i18n.current())
+    if row.awaiting:
+        return tr("{report}（待签发）").format(report=label)
+    if row.returned:
+        return tr("{report}（已退回）").format(report=label)
+    return label
+
+
+def _row_color(row: ReportRow) -> QColor | None:
+    return AWAITING_FG if row.awaiting else RETURNED_FG if row.returned else None
+
+
 class ReportsModel(RowsModel[ReportRow]):
     columns = (("label", N_("报告")), ("submitted", N_("报送时间")), ("due", N_("时限")),
                ("signed", N_("签发")), ("body", N_("内容")))
 
     def row_id(self, row: ReportRow) -> str:
-        return row.awaiting_key or row.id
+        return row.id
 
     def text(self, row: ReportRow, key: str) -> str:
         if key == "label":
-            if row.awaiting:
-                return tr("{report}（待签发）").format(report=_label(ReportKind, row.kind))
-            return report_label(row.kind, row.seq, i18n.current())
+            return report_title(row)
         if key == "submitted":
-            return time_text(row.submitted_at)
+            return time_text(row.signed_at if row.counted and row.signed_at else row.submitted_at)
         if key == "due":
             text = time_text(row.due_at)
             if row.on_time is False:
                 text += " " + tr("（超时报送）")
             return text
         if key == "signed":
-            if row.awaiting:
-                return tr("待签发")
-            return row.signed_by_name or (tr("已签发") if row.signed_by else tr("未签发"))
+            return signoff_text(row)
         return row.body.replace("\n", " ")
 
     def export_text(self, row: ReportRow, key: str) -> str:
         if key == "submitted":
-            return time_text(row.submitted_at, full=True)
+            return time_text(row.signed_at if row.counted and row.signed_at else row.submitted_at, full=True)
         if key == "due":
             return time_text(row.due_at, full=True)
         return self.text(row, key)
 
     def sort_value(self, row: ReportRow, key: str) -> Any:
         if key == "label":
-            return (row.awaiting, row.seq or 0)
+            return (row.seq or 0, row.submitted_at or "")
+        if key in ("submitted", "due"):
+            return _when(row.submitted_at if key == "submitted" else row.due_at)
+        return self.text(row, key)
+
+    def tooltip(self, row: ReportRow, key: str) -> str | None:
+        if key == "signed" and (row.awaiting or row.returned):
+            who = row.author_name or ""
+            text = tr("{name} 提交于 {time}").format(name=who, time=time_text(row.submitted_at, full=True))
+            return text + ("\n" + signoff_text(row) if row.returned else "")
+        return row.body if key == "body" else None
+
+    def state(self, row: ReportRow) -> str:
+        return row.status
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
+            row = self.row(index.row())
+            color = _row_color(row)
+            if color is not None:
+                return QBrush(color)
+            if row.on_time is False and self.columns[index.column()][0] == "due":
+                return QBrush(OVERDUE_FG)
+        return super().data(index, role)
+
+
+class AwaitingModel(RowsModel[ReportRow]):
+    """Reports of every incident awaiting a leader's 签发 (the workspace's sign-off list)."""
+
+    columns = (("incident", N_("事件")), ("label", N_("报告")), ("author", N_("提交人")),
+               ("submitted", N_("提交时间")), ("due", N_("时限")), ("body", N_("内容")))
+
+    def row_id(self, row: ReportRow) -> str:
+        return row.id
+
+    def text(self, row: ReportRow, key: str) -> str:
+        if key == "incident":
+            return row.incident_title or ""
+        if key == "label":
+            return report_label(row.kind, row.seq, i18n.current())
+        if key == "author":
+            return row.author_name or ""
+        if key == "submitted":
+            return time_text(row.submitted_at)
+        if key == "due":
+            return time_text(row.due_at)
+        return row.body.replace("\n", " ")
+
+    def export_text(self, row: ReportRow, key: str) -> str:
+        if key in ("submitted", "due"):
+            return time_text(row.submitted_at if key == "submitted" else row.due_at, full=True)
+        return self.text(row, key)
+
+    def sort_value(self, row: ReportRow, key: str) -> Any:
         if key in ("submitted", "due"):
             return _when(row.submitted_at if key == "submitted" else row.due_at)
         return self.text(row, key)
@@ -135,14 +209,12 @@ class ReportsModel(RowsModel[ReportRow]):
         return row.body if key == "body" else None
 
     def state(self, row: ReportRow) -> str:
-        return "awaiting" if row.awaiting else "sent"
+        return "pending" if row.pending else "synced"
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.ForegroundRole and index.isValid():
-            row = self.row(index.row())
-            if row.awaiting:
-                return QBrush(AWAITING_FG)
-            if row.on_time is False and self.columns[index.column()][0] == "due":
+            due = self.row(index.row()).due_at
+            if due and self.columns[index.column()][0] == "due" and _when(due) <= clock.now().timestamp():
                 return QBrush(OVERDUE_FG)
         return super().data(index, role)
 

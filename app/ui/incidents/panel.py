@@ -6,6 +6,8 @@
 - A strip of countdown chips shows the reports due upward; when any is overdue the tabs
   concerned and the dock's title blink, so a late report cannot go unnoticed.
 - 值班日报 / a report export to PDF in the background.
+- "待签发 N 份" (Ctrl+Shift+S) shows the reports of every incident awaiting a leader's
+  sign-off, synced from every console; a leader approves or returns them there.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from app.ui.docks import PanelHost
 from app.ui.i18n import N_, tr
 from app.ui.incidents.chips import DueReportsStrip
 from app.ui.incidents.pdf import write_pdf
+from app.ui.incidents.signoff import CHIP_STYLE, SignoffQueue, chip_text
 from app.ui.incidents.tab import IncidentTab
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,16 @@ class IncidentsPanel(QWidget):
         self.daily_button = QPushButton(objectName="dailyReport")
         self.daily_button.clicked.connect(self.choose_daily_file)
         self.note = QLabel(objectName="exportNote", wordWrap=True)
+        self.signoff_chip = QPushButton(objectName="signoffChip", checkable=True, flat=True)
+        self.signoff_chip.toggled.connect(self._show_queue)
+        self.signoff = SignoffQueue(host, self)
+        self.signoff.setMaximumHeight(300)
+        self.signoff.hide()
+        self.signoff.open_report.connect(self.open_report)
+        self.signoff.decided.connect(lambda _rid: self.reload_signoff())
+        self.awaiting = -1  # reports awaiting sign-off; -1 until the first count arrives
+        self._count_job = None
+        self._count_again = False
         self.tabs = QTabWidget(objectName="incidentTabs", tabsClosable=True, movable=True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(self._on_current_tab)
@@ -82,6 +95,7 @@ class IncidentsPanel(QWidget):
 
         top = QHBoxLayout()
         top.addWidget(self.open_button)
+        top.addWidget(self.signoff_chip)
         top.addStretch(1)
         top.addWidget(self.day)
         top.addWidget(self.daily_button)
@@ -90,12 +104,15 @@ class IncidentsPanel(QWidget):
         layout.addWidget(self.strip)
         layout.addLayout(top)
         layout.addWidget(self.note)
+        layout.addWidget(self.signoff)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.empty, 1)
 
         QShortcut(QKeySequence("Ctrl+W"), self, activated=self.close_current,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Ctrl+O"), self, activated=self.open_selected,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Ctrl+Shift+S"), self, activated=self.signoff_chip.toggle,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.timer = QTimer(self, interval=1000, timeout=self.tick)
         self.timer.start()
@@ -104,6 +121,7 @@ class IncidentsPanel(QWidget):
         i18n.notifier().language_changed.connect(self.retranslate)
         self.retranslate()
         self.strip.reload()
+        self.reload_signoff()
         self._reopen_drafts()
         self._update_empty()
 
@@ -120,6 +138,46 @@ class IncidentsPanel(QWidget):
         self.tabs.setCurrentWidget(tab)
         self._update_empty()
         return tab
+
+    def open_report(self, incident_id: str, report_id: str) -> IncidentTab:
+        tab = self.open_incident(incident_id)
+        tab.show_section("reports")
+        tab.reports.select_id(report_id)
+        tab.reports.table.setFocus()
+        return tab
+
+    def reload_signoff(self) -> None:
+        """Re-count the reports awaiting sign-off off the GUI thread (a scan of the reports: tens
+        of ms on years of history), and the list with it when it is shown."""
+        if self._count_job is not None:
+            self._count_again = True
+            return
+        listing = self.signoff_chip.isChecked()
+        fn = (lambda conn: (R.count_awaiting(conn), R.awaiting_signoff(conn))) if listing else (
+            lambda conn: (R.count_awaiting(conn), None))
+        self._count_job = background.run(self, self.ctx.read, fn, done=self._counted)
+
+    def signoff_loading(self) -> bool:
+        return self._count_job is not None
+
+    def _counted(self, result, error) -> None:
+        self._count_job = None
+        if self._count_again:
+            self._count_again = False
+            self.reload_signoff()
+        if error is not None:  # the old count stays; the next change retries
+            log.warning("sign-off count failed: %s", error)
+            return
+        n, rows = result
+        first = self.awaiting < 0
+        if n != self.awaiting:
+            self.awaiting = n
+            self._label_chip()
+        if rows is not None and self.signoff_chip.isChecked():
+            self.signoff.show_rows(rows)
+        user = self.ctx.user
+        if first and n > 0 and user is not None and user.role in S.LEADER_ROLES and not self.host.read_only:
+            self.signoff_chip.setChecked(True)  # a leader starts with what waits for them in view
 
     def open_selected(self) -> IncidentTab | None:
         ids = self.host.selection.current("incident")
@@ -175,6 +233,7 @@ class IncidentsPanel(QWidget):
         self.daily_button.setText(tr("值班日报 PDF…"))
         self.daily_button.setToolTip(tr("导出所选日期的值班日报：事件、报送、调派、批示和值班记录摘要"))
         self.empty.setText(tr("在概览、地图或值班日志中选中一起事件，再按 Ctrl+O 在此打开。可同时打开多起事件。"))
+        self._label_chip()
 
     # ---- Private ---------------------------------------------------------------------------
     def _export(self, fn, arg, path: Path) -> None:
@@ -242,8 +301,22 @@ class IncidentsPanel(QWidget):
         if ids and ids[0] in self.tabs_by_id:
             self.tabs.setCurrentWidget(self.tabs_by_id[ids[0]])
 
+    def _label_chip(self) -> None:
+        n = max(self.awaiting, 0)
+        self.signoff_chip.setText(chip_text(n) + (" ▾" if self.signoff_chip.isChecked() else " ▸"))
+        self.signoff_chip.setToolTip(tr("各席位提交、等待带班领导签发的报告 (Ctrl+Shift+S)"))
+        self.signoff_chip.setStyleSheet(CHIP_STYLE["busy" if n else "idle"])
+
+    def _show_queue(self, shown: bool) -> None:
+        if shown:
+            self.reload_signoff()  # the list comes with the next count
+        self.signoff.setVisible(shown)
+        self._label_chip()
+
     def _on_changes(self, changes: ChangeSet) -> None:
-        if changes.touches("incident", "incident_report"):
+        if changes.touches("incident", "incident_report", "report_signoff"):
             self.strip.reload()
+        if changes.touches("incident", "incident_report", "report_signoff", "user"):
+            self.reload_signoff()
         for tab in list(self.tabs_by_id.values()):
             tab.on_changes(changes)

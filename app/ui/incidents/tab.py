@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 DRAFT_DELAY_MS = 600
 SECTIONS = ("timeline", "reports", "instructions")
-TIMELINE_ENTITIES = ("incident", "duty_log_entry", "incident_report", "dispatch", "instruction")
+TIMELINE_ENTITIES = ("incident", "duty_log_entry", "incident_report", "report_signoff", "dispatch", "instruction")
 KIND_CHOICES = (("flash", N_("速报")), ("first", N_("首报")), ("followup", N_("续报")), ("final", N_("终报")))
 
 
@@ -59,9 +59,13 @@ def _message(e: Exception) -> str:
 
 
 class ReportsSection(ListTab):
-    """The incident's reports (sent, and awaiting sign-off) and the composer for the next one."""
+    """The incident's reports (sent, awaiting sign-off, returned) and the composer for the next one.
 
-    export_pdf = Signal(str)  # report id or awaiting key
+    A leader approves (签发) or returns the selected report with a comment; an officer takes a
+    returned report back into the composer to revise it and submit it anew.
+    """
+
+    export_pdf = Signal(str)  # report id
 
     def __init__(self, tab: IncidentTab):
         super().__init__(ReportsModel(), "reports", N_("尚未报送任何报告"), sort_column=0, stretch_column=4)
@@ -79,7 +83,9 @@ class ReportsSection(ListTab):
         self.prefill_button = QPushButton(objectName="prefillReport")
         self.submit_button = QPushButton(objectName="submitReport")
         self.sign_button = QPushButton(objectName="signReport")
-        self.withdraw_button = QPushButton(objectName="withdrawReport")
+        self.return_button = QPushButton(objectName="returnReport")
+        self.comment = QLineEdit(objectName="signoffComment")
+        self.revise_button = QPushButton(objectName="reviseReport")
         self.pdf_button = QPushButton(objectName="reportPdf")
         self.note = QLabel(objectName="reportNote", wordWrap=True)
         self.rows = {"kind": FieldRow(self.kind), "recipient": FieldRow(self.recipient), "body": FieldRow(self.body)}
@@ -88,16 +94,26 @@ class ReportsSection(ListTab):
         for name, row in self.rows.items():
             form.addRow(self.captions[name], row)
         buttons = QHBoxLayout()
-        for b in (self.prefill_button, self.submit_button, self.sign_button, self.withdraw_button, self.pdf_button):
+        for b in (self.prefill_button, self.submit_button, self.revise_button, self.pdf_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        self.comment_row = FieldRow(self.comment)
+        self.signoff_box = QWidget(objectName="signoffBox")  # a leader's: 签发 / 退回 the selected report
+        sign = QHBoxLayout(self.signoff_box)
+        sign.setContentsMargins(0, 0, 0, 0)
+        sign.addWidget(self.comment_row, 1)
+        sign.addWidget(self.sign_button)
+        sign.addWidget(self.return_button)
+        self.details.addWidget(self.signoff_box)
         self.details.addLayout(form)
         self.details.addLayout(buttons)
         self.details.addWidget(self.note)
         self.prefill_button.clicked.connect(self.prefill)
         self.submit_button.clicked.connect(self.submit)
         self.sign_button.clicked.connect(self.sign_selected)
-        self.withdraw_button.clicked.connect(self.withdraw_selected)
+        self.return_button.clicked.connect(self.return_selected)
+        self.comment.returnPressed.connect(self.sign_selected)
+        self.revise_button.clicked.connect(self.revise_selected)
         self.pdf_button.clicked.connect(lambda: self.selected_id() and self.export_pdf.emit(self.selected_id()))
         self.selection_changed.connect(self._update_buttons)
         for signal in (self.kind.currentIndexChanged, self.recipient.textChanged, self.body.textChanged):
@@ -139,28 +155,42 @@ class ReportsSection(ListTab):
         self.select_id(key)
 
     def sign_selected(self) -> None:
-        key = self.selected_id()
-        row = self.model.row_by_id(key)
+        self._decide("approved")
+
+    def return_selected(self) -> None:
+        self._decide("returned")
+
+    def _decide(self, decision: str) -> None:
+        rid = self.selected_id()
+        row = self.model.row_by_id(rid)
         if row is None or not row.awaiting:
             self.note.setText(tr("请先选中一份待签发的报告。"))
             return
         try:
-            rid = R.sign_report(self.tab.ctx, key)
+            R.sign_report(self.tab.ctx, rid, decision, self.comment.text())
+        except S.CheckFailed as e:
+            self.comment_row.show_problem(next(iter(e.errors), None))
+            self.comment.setFocus()
+            return
         except (S.NotAllowed, KeyError) as e:
             self.note.setText(tr("未能签发：{error}").format(error=_message(e)))
             return
-        self.note.setText(tr("已签发并报送。"))
+        self.comment_row.show_problem(None)
+        self.comment.clear()
+        self.note.setText(tr("已签发并报送。") if decision == "approved" else tr("已退回，并记入值班日志。"))
         self.tab.refresh_lists()
         self.select_id(rid)
 
-    def withdraw_selected(self) -> None:
+    def revise_selected(self) -> None:
+        """A returned report back into the composer, to be revised and submitted anew."""
         row = self.model.row_by_id(self.selected_id())
-        if row is None or not row.awaiting:
+        if row is None or not row.returned:
             return
-        R.withdraw(self.tab.ctx, row.awaiting_key)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(row.kind)))
+        self.recipient.setText(row.recipient or "")
         self.body.setPlainText(row.body)
-        self.note.setText(tr("已撤回，正文放回编辑框。"))
-        self.reload()
+        self.body.setFocus()
+        self.note.setText(tr("退回意见：{comment}。请修改后重新提交。").format(comment=row.comment or ""))
 
     def draft(self) -> dict[str, Any]:
         return {"kind": self.kind.currentData(), "recipient": self.recipient.text(), "body": self.body.toPlainText()}
@@ -179,9 +209,10 @@ class ReportsSection(ListTab):
         if not hasattr(self, "sign_button"):
             return
         row = self.model.row_by_id(self.selected_id())
-        self.sign_button.setVisible(self.leader)
+        self.signoff_box.setVisible(self.leader and not self.tab.host.read_only)
         self.sign_button.setEnabled(bool(row and row.awaiting))
-        self.withdraw_button.setEnabled(bool(row and row.awaiting))
+        self.return_button.setEnabled(bool(row and row.awaiting))
+        self.revise_button.setEnabled(bool(row and row.returned))
         self.pdf_button.setEnabled(row is not None)
 
     def retranslate(self) -> None:
@@ -196,7 +227,10 @@ class ReportsSection(ListTab):
         self.prefill_button.setToolTip(tr("续报：汇总上次报告以来值班日志记录的进展"))
         self.submit_button.setText(tr("签发并报送") if self.leader else tr("提交领导签发"))
         self.sign_button.setText(tr("签发所选"))
-        self.withdraw_button.setText(tr("撤回所选"))
+        self.sign_button.setToolTip(tr("签发后报告即视为已报送，并记入值班日志"))
+        self.return_button.setText(tr("退回所选"))
+        self.comment.setPlaceholderText(tr("签发意见（退回时必填）"))
+        self.revise_button.setText(tr("取回退回的报告修改"))
         self.pdf_button.setText(tr("导出 PDF…"))
         self._update_buttons()
 
