@@ -15,6 +15,7 @@ ETAs are road estimates (straight line × 1.4 at 30 km/h in town), marked as est
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,7 @@ from app.services.changes import ChangeSet
 from app.services.context import AppContext
 from app.services.dispatching import DISPATCHABLE_TEAM_STATUSES, dispatch_team_in
 from app.services.duty_log_writer import append_entry
+from app.services.maps.stale import thresholds as stale_thresholds
 from app.services.stock import levels
 from app.store import records
 from app.store.schema import table_for
@@ -115,30 +117,50 @@ def _fit(category: str, subtype: str, type_: str | None, specialities: str | Non
     return 0 if (type_ok and hit) else 1 if (type_ok or hit) else 2
 
 
+STALE_PENALTY_KM = 5.0  # a team whose standby status is old news ranks as if 5 km further
+
+
+def _stale_since(updated_at: str | None, now: dt.datetime, minutes: float) -> dt.datetime | None:
+    """When the record was last true, if that is longer ago than ``minutes`` (ANCHORS 4.9); else None."""
+    try:
+        t = dt.datetime.fromisoformat(updated_at) if updated_at else None
+    except ValueError:
+        return None
+    if t is None or t.tzinfo is None:
+        return None  # no update time (bulk-loaded library data): nothing says when it was true
+    return t if (now - t).total_seconds() > minutes * 60 else None
+
+
 def rank_teams(conn: sa.Connection, lon: float, lat: float, category: str, subtype: str = "",
-               limit: int = 10) -> list[Candidate]:
+               limit: int = 10, now: dt.datetime | None = None) -> list[Candidate]:
     t, d = table_for("team"), table_for("dispatch")
     busy = set(conn.execute(sa.select(d.c.team_id).where(d.c.deleted.is_(False),
                                                          d.c.state.in_(ACTIVE_DISPATCH_STATES))).scalars())
     rows = conn.execute(sa.select(t.c.id, t.c.name, t.c.type, t.c.status, t.c.headcount, t.c.specialities,
-                                  t.c.lon, t.c.lat)
+                                  t.c.lon, t.c.lat, t.c.updated_at)
                         .where(t.c.deleted.is_(False), t.c.status.in_(DISPATCHABLE_TEAM_STATUSES))).all()
     km = _flat_km(lon, lat)
+    now = now or clock.now()
+    minutes = stale_thresholds()["team"]
     scored = []
     for r in rows:
         if r.id in busy:
             continue
         fit = _fit(category, subtype, r.type, r.specialities)
-        score = km(r.lon, r.lat) + FIT_PENALTY_KM * fit + (0.5 if r.status == "prepositioned" else 0.0)
-        scored.append((score, r.name, fit, r))
+        stale = _stale_since(r.updated_at, now, minutes)
+        score = (km(r.lon, r.lat) + FIT_PENALTY_KM * fit + (0.5 if r.status == "prepositioned" else 0.0)
+                 + (STALE_PENALTY_KM if stale else 0.0))
+        scored.append((score, r.name, fit, stale, r))
     scored.sort(key=lambda x: (x[0], x[1]))
     out = []
-    for score, _name, fit, r in scored[:limit]:
+    for score, _name, fit, stale, r in scored[:limit]:
         fit_zh, fit_en = (("对口", "matching"), ("部分对口", "partly matching"), ("不对口", "not matching"))[fit]
+        as_of_zh = f" · 状态截至 {clock.to_beijing(stale):%H:%M}（过时，先核实）" if stale else ""
+        as_of_en = f" · status as of {clock.to_beijing(stale):%H:%M} (stale: check first)" if stale else ""
         out.append(Candidate("team", r.id, r.name, score, _dist(lon, lat, r.lon, r.lat),
-                             f"{fit_zh} · {r.headcount or '?'} 人 · {r.specialities or ''}",
-                             f"{fit_en} · {r.headcount or '?'} people · {r.specialities or ''}",
-                             {"fit": fit, "status": r.status, "type": r.type}))
+                             f"{fit_zh} · {r.headcount or '?'} 人 · {r.specialities or ''}{as_of_zh}",
+                             f"{fit_en} · {r.headcount or '?'} people · {r.specialities or ''}{as_of_en}",
+                             {"fit": fit, "status": r.status, "type": r.type, "stale": stale is not None}))
     return out
 
 

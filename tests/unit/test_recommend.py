@@ -63,3 +63,24 @@ def test_choosing_an_override_needs_a_reason_and_is_logged(store):
     assert entry["details"]["reason"] == "推荐第 2 位；理由：防汛队在途中被占用"
     rec.choose(s.ctx, s.incident, r.experts[0], rank=0)
     assert store.read(lambda c: c.execute(sa.select(sa.func.count()).select_from(t)).scalar()) == 2
+
+
+def test_a_team_whose_status_is_old_news_says_so_and_ranks_lower(store):
+    import datetime as dt
+
+    from test_stock_seed import NOW
+
+    s = seed(store)
+    later = dt.datetime.fromisoformat(NOW) + dt.timedelta(hours=2)
+    t = table_for("team")
+    store.write_sync(lambda c: c.execute(t.update().where(t.c.id == s.fire_team).values(
+        updated_at=later.isoformat())))  # the fire team reported its status just now
+    inc = store.read(records.get, "incident", s.incident)
+    fresh = store.read(lambda c: rec.rank_teams(c, inc["lon"], inc["lat"], "natural",
+                                                now=dt.datetime.fromisoformat(NOW)))
+    old = store.read(lambda c: rec.rank_teams(c, inc["lon"], inc["lat"], "natural", now=later))
+    by_name = {c.name: c for c in old}
+    assert by_name["防汛抢险队"].extra["stale"] and "过时" in by_name["防汛抢险队"].detail("zh")
+    assert not by_name["越秀区消防救援队"].extra["stale"]
+    flood_then = next(c for c in fresh if c.name == "防汛抢险队")
+    assert by_name["防汛抢险队"].score == pytest.approx(flood_then.score + rec.STALE_PENALTY_KM)
