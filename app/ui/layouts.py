@@ -23,7 +23,7 @@ RECIPES = {
     # Desk: the picture (overview, map) on the left two thirds, the work of the watch on the right.
     "duty": ([[["overview"]], [["map"]], [["duty_log", "incidents", "resources", "video"],
                                           ["handover", "sync", "warnings", "statistics"]]],
-             (0.3, 0.39, 0.31), (0.6, 0.4), ()),
+             (0.26, 0.38, 0.36), (0.6, 0.4), ()),
     # Wall: counts, map, warnings and figures; nothing that is typed into (the sync state is in the status bar).
     "briefing": ([[["overview"]], [["map"]], [["warnings"], ["statistics", "video"]]],
                  (0.36, 0.40, 0.24), (0.5, 0.5), ("duty_log", "incidents", "resources", "handover", "sync")),

@@ -149,6 +149,7 @@ class DutyLogPanel(QWidget):
             self.splitter.addWidget(form_scroll)
             self.splitter.setStretchFactor(0, 1)
             self.splitter.setStretchFactor(1, 0)
+            self._split_done = False
             self.splitter.setChildrenCollapsible(False)
             layout.addWidget(self.splitter)
         else:
@@ -327,6 +328,15 @@ class DutyLogPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802
         self._fit_columns()
         super().showEvent(event)
+        if self.entry_bar is not None and not self._split_done:
+            self._split_done = True
+            QTimer.singleShot(0, self._split_log_and_form)
+
+    def _split_log_and_form(self) -> None:
+        # Once the dock has its height: the log keeps three fifths, the form (which scrolls) the rest.
+        total = sum(self.splitter.sizes())
+        if total > 0:
+            self.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.cancel_work()
