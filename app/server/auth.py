@@ -102,6 +102,12 @@ def refresh(engine: sa.Engine, settings: Settings, secret: str, token: str, devi
         row = conn.execute(sa.select(refresh_token).where(refresh_token.c.token_hash == digest)).first()
         if row is None or row.device_id != device_id:
             raise invalid
+        dev = conn.execute(sa.select(device).where(device.c.device_id == device_id)).first()
+        if dev is not None and dev.revoked_at is not None:
+            # Checked before reuse: `device revoke` revokes every refresh token of the device, so
+            # the console's next refresh would otherwise look like a copied token (401, "sign in
+            # again") when the truth is that this console may no longer sign in at all.
+            raise ApiError(403, "device_revoked", "该终端已被停用 / device revoked")
         if row.revoked:
             # A rotated token came back: it was copied. End every session of that device.
             conn.execute(refresh_token.update().where(refresh_token.c.device_id == row.device_id)
@@ -110,11 +116,8 @@ def refresh(engine: sa.Engine, settings: Settings, secret: str, token: str, devi
         else:
             reused = False
             acc = conn.execute(sa.select(account).where(account.c.user_id == row.user_id)).first()
-            dev = conn.execute(sa.select(device).where(device.c.device_id == device_id)).first()
             if row.expires_at <= now or acc is None or not acc.active:
                 raise invalid
-            if dev is not None and dev.revoked_at is not None:
-                raise ApiError(403, "device_revoked", "该终端已被停用 / device revoked")
             conn.execute(refresh_token.update().where(refresh_token.c.token_hash == digest)
                          .values(revoked=True))
             new_refresh = _issue_refresh(conn, settings, acc.user_id, device_id, now)

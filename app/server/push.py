@@ -23,6 +23,7 @@ at once, so a failing mutation ends ``rejected`` (server_error) and the rest go 
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import json
 import logging
@@ -31,12 +32,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.domain.entities import ENTITIES
 from app.server.apply import Reject, Tx, apply_mutation
 from app.server.audit import AuditChain
 from app.server.auth import Principal
 from app.server.db import allocate, now_iso, run_sql, writer
 from app.server.errors import ApiError
-from app.server.scope import allowed_units
+from app.server.scope import allowed_units, within
 from app.server.state import BatchState, write_rows
 from app.sync.wire import Mutation
 
@@ -58,6 +60,72 @@ def _result(m: Mutation, outcome: str, rev: int | None = None, code: str | None 
             message: str | None = None, conflict_ids: Sequence[str] = (), problems: Sequence = ()) -> dict:
     return {"mutation_id": m.mutation_id, "outcome": outcome, "rev": rev, "code": code, "message": message,
             "conflict_ids": list(conflict_ids), "problems": list(problems)}
+
+
+def _with_current(tx: Tx, m: Mutation, result: dict) -> dict:
+    """A refused patch or delete comes back with the record as the server has it (``current``).
+
+    The console showed the refused value from the moment it was typed; with nothing written
+    on the server the record never reaches a pull again, so this is how the console learns
+    what to put back. Only for a record the caller may see (the pull's scope rule), and only
+    in the answer: the ledger keeps the verdict alone, so a replay answers with the record as
+    it is at the time of the replay.
+    """
+    if result.get("outcome") != "rejected" or m.op not in ("patch", "delete"):
+        return result
+    ent = ENTITIES.get(m.entity)
+    row = tx.st.record(m.entity, m.entity_id) if ent is not None else None
+    if row is None or (row.scope_id is not None and not within(tx.units, row.scope_id)):
+        return result
+    data: dict[str, Any] = {}
+    if not row.deleted:
+        data = dict(row.data, created_by=row.created_by, updated_by=row.updated_by, updated_at=row.updated_at)
+    current = {"rev": row.server_rev, "deleted": bool(row.deleted), "data": data,
+               "field_rev": dict(row.field_rev or {})}
+    return dict(result, current=current)
+
+
+class _Authors:
+    """Whose mutation is it? The author it names, when that officer is known on this device.
+
+    A console queues changes while offline under whoever is signed in locally (each outbox
+    row carries its ``author_id``) and pushes them later under whatever token it holds then,
+    maybe the next shift's. A mutation naming another author is applied under that author's
+    account (role and scope as they are now) when that account is active and has signed in
+    on this device before (a refresh token was issued to the pair: the only way the console
+    could hold an offline verifier for that officer); otherwise it is rejected as
+    ``author_unverified``: never recorded as the pusher's, never dropped, and listed on the
+    console for a person to resubmit under their own name (SYNC_RESEARCH.md §3.13).
+    """
+
+    def __init__(self, conn: sa.Connection, who: Principal, device_id: str):
+        self.conn, self.who, self.device_id = conn, who, device_id
+        self.known: dict[str, Principal | None] = {}
+
+    def of(self, m: Mutation) -> Principal | None:
+        author = m.author_id
+        if not author or author == self.who.user_id:
+            return self.who
+        if author not in self.known:
+            self.known[author] = self._look_up(author)
+        return self.known[author]
+
+    def _look_up(self, user_id: str) -> Principal | None:
+        from app.server.tables import account, refresh_token
+
+        seen = self.conn.execute(sa.select(refresh_token.c.user_id).where(
+            refresh_token.c.device_id == self.device_id, refresh_token.c.user_id == user_id).limit(1)).first()
+        acc = self.conn.execute(sa.select(account).where(account.c.user_id == user_id)).first()
+        if seen is None or acc is None or not acc.active:
+            return None
+        return Principal(acc.user_id, acc.username, acc.name, acc.role, acc.org_unit_id, self.device_id)
+
+
+def _unverified(m: Mutation) -> dict:
+    return _result(m, "rejected", code="author_unverified",
+                   message="该变更的录入人未在本终端登录过，未予记录；请核对后以本人名义重新提交 / "
+                           "the author of this change has never signed in on this console: not recorded; "
+                           "check it and resubmit it under your own name")
 
 
 class _Replay(Exception):
@@ -135,6 +203,7 @@ def push_batch(engine: sa.Engine, who: Principal, device_id: str, mutations: Seq
 def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[Mutation], hashes: list[str],
           via: str, actor_id: str | None, *, careful: bool) -> dict[str, Any]:
     results: list[dict] = []
+    answered: list[Mutation] = []
     stop: ApiError | None = None
     with writer(engine) as conn:
         trans = conn.begin()
@@ -148,6 +217,7 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
             st = BatchState(conn)
             tx = Tx(st, rev, now_iso(), who, device_id, allowed_units(conn, who.role, who.org_unit_id))
             known = _ledger(st, device_id, [m.mutation_id for m in ordered])
+            authors = _Authors(conn, who, device_id)
             _prefetch(st, ordered)
             ledger_rows: list[tuple] = []
             audit: AuditChain | None = None
@@ -160,17 +230,26 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
                                         mutation_id=m.mutation_id)
                         break
                     results.append(seen[1])
+                    answered.append(m)
                     continue
                 if m.device_seq != last + 1:
                     stop = ApiError(409, "sequence_gap",
                                     f"变更序号不连续，应为 {last + 1} / expected device_seq {last + 1}, "
                                     f"got {m.device_seq}", expected_device_seq=last + 1)
                     break
-                result = _apply_one(tx, m, careful)
+                author = authors.of(m)
+                if author is None:
+                    result = _unverified(m)
+                    author = who
+                elif author is who:
+                    result = _apply_one(tx, m, careful)
+                else:  # written by another officer signed in on this console earlier: theirs
+                    units = allowed_units(conn, author.role, author.org_unit_id)
+                    result = _apply_one(dataclasses.replace(tx, who=author, units=units), m, careful)
                 known[m.mutation_id] = (sha, result)  # the same id again in this batch is a replay
-                st.ledger_new[m.mutation_id] = (device_id, who.user_id)
+                st.ledger_new[m.mutation_id] = (device_id, author.user_id)
                 ledger_rows.append((device_id, m.mutation_id, m.device_seq, sha, result["outcome"],
-                                    _store(result), result["rev"], who.user_id, tx.now))
+                                    _store(result), result["rev"], author.user_id, tx.now))
                 audit = audit or AuditChain(conn, buffered=True)
                 audit.append(at=tx.now, actor_id=actor_id or who.user_id, device_id=device_id,
                              mutation_id=m.mutation_id, action=f"{via}:{m.op}", entity=m.entity,
@@ -180,7 +259,10 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
                                      "client_time": m.client_time, "claimed_author": m.author_id,
                                      "conflict_ids": result["conflict_ids"]})
                 results.append(result)
+                answered.append(m)
                 last = m.device_seq
+            # After the whole batch: a later mutation of the batch may have changed the record.
+            results = [_with_current(tx, m, r) for m, r in zip(answered, results, strict=True)]
             if audit is not None:  # something new was written: keep it
                 st.flush()
                 write_rows(conn, "insert_ledger", ledger_rows)

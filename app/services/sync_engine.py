@@ -24,8 +24,10 @@ from typing import Any
 from app.domain import clock
 from app.services import sync_status as S
 from app.services.changes import ChangeSet
+from app.store import index as ix
 from app.store import outbox as ob
 from app.store import pull as pl
+from app.store.db import StoreError
 from app.store.device import read_state
 from app.sync import transport as T
 
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5000
 PUSH_BATCH = 500
+INDEX_CHUNK = 2000  # search texts per write transaction after a large pull (~50 ms of the writer)
 IDLE_POLL_S = 30.0
 MAX_BACKOFF_S = 60.0
 
@@ -167,6 +170,15 @@ class SyncEngine:
             self._set(last_push_ok=clock.now())
             if settled:  # pending marks and the outbox list move with the push, not the next pull
                 self.ctx.publish(ChangeSet.of("outbox", [m["mutation_id"] for m in answered], origin="sync"))
+                # A refused change was replaced by the server's record (ob.restore_rejected): show it.
+                refused = {r["mutation_id"] for r in answered
+                           if r.get("outcome") == "rejected" and isinstance(r.get("current"), dict)}
+                restored: dict[str, list[str]] = {}
+                for m in batch:
+                    if m["mutation_id"] in refused:
+                        restored.setdefault(m["entity"], []).append(m["entity_id"])
+                for entity, ids in restored.items():
+                    self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
             if settled < len(batch):
                 if not settled:
                     raise T.BadResponse("push answer settles none of the mutations sent")
@@ -204,13 +216,17 @@ class SyncEngine:
                 if epoch and not state.get("server_epoch"):
                     await self._write(pl.set_epoch, epoch)
                     state["server_epoch"] = epoch
+                # Ask for the next page before checking this one, so the server builds it while
+                # this one is checked and staged (a bad page cancels it: see finally).
+                nxt = page.get("next_cursor") if isinstance(page, dict) else None
+                if type(nxt) is int and nxt > cursor and page.get("has_more") is True:
+                    ahead = asyncio.ensure_future(self._authed(self.transport.pull, nxt, PAGE_SIZE))
                 changes = await self._call(pl.check_page, page, cursor)  # off the GUI thread
                 hw = page.get("high_watermark")
                 target = hw if isinstance(hw, int) and not isinstance(hw, bool) else None
-                if page.get("has_more"):
-                    ahead = asyncio.ensure_future(
-                        self._authed(self.transport.pull, page["next_cursor"], PAGE_SIZE))
-                await self._write(pl.stage_page, changes, page["next_cursor"], target)
+                # The body as received goes to staging (no re-encoding); SQLite checks it again.
+                await self._write(pl.stage_page, changes, page["next_cursor"], target,
+                                  getattr(page, "raw", None), cursor)
                 cursor = page["next_cursor"]
                 if target:
                     self._set(state=S.SYNCING, done=cursor - start, total=max(target - start, 1))
@@ -224,6 +240,19 @@ class SyncEngine:
         for entity, ids in touched.items():
             self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
         return None
+
+    async def index_backlog(self) -> int:
+        """Fill in the search texts a large pull left for later, a chunk per write transaction.
+
+        Local writes queue behind one chunk at most; search is correct throughout (it reads
+        backlog rows by LIKE). Returns how many rowids were caught up.
+        """
+        total = 0
+        while True:
+            left, size = await self._write(ix.index_backlog_chunk, INDEX_CHUNK)
+            total = size
+            if not left:
+                return total
 
     def _note_clock_offset(self, sent: Any, received: Any, page: Any) -> None:
         """Server clock minus ours, for the "console clock is off" banner; never used to order."""
@@ -325,6 +354,7 @@ class SyncEngine:
             try:
                 await self.sync_once()
                 backoff = 1.0
+                await self.index_backlog()
             except T.Offline as e:
                 self._set(state=S.OFFLINE, offline_since=self.status.offline_since or clock.now(),
                           message=str(e))
@@ -335,6 +365,10 @@ class SyncEngine:
             except T.UpdateRequired as e:
                 self._set(state=S.UPDATE_REQUIRED, message=str(e))
                 wait = None
+            except StoreError as e:  # disk full, read-only cache: nothing half-applied, retry later
+                log.warning("sync round failed on the cache: %s", e)
+                self._set(message=e.message("zh") + " / " + e.message("en"))
+                wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_S)
             except (T.TransportError, pl.BadPage) as e:
                 log.warning("sync round failed: %s", e)
                 self._set(state=S.OFFLINE, offline_since=self.status.offline_since or clock.now(),

@@ -86,7 +86,57 @@ def record_results(conn: sa.Connection, results: list[dict[str, Any]], now: str)
     before = conn.exec_driver_sql("SELECT total_changes()").scalar()
     conn.exec_driver_sql("UPDATE outbox SET status = ?, applied_rev = ?, result = ?, acked_at = ?, "
                          "last_error = ?, attempts = attempts + 1 WHERE mutation_id = ?", params)
-    return conn.exec_driver_sql("SELECT total_changes()").scalar() - before
+    settled = conn.exec_driver_sql("SELECT total_changes()").scalar() - before
+    for r in results:
+        if isinstance(r, dict) and r.get("outcome") == "rejected" and isinstance(r.get("current"), dict):
+            restore_rejected(conn, str(r.get("mutation_id")), r["current"])
+    return settled
+
+
+def restore_rejected(conn: sa.Connection, mutation_id: str, current: dict[str, Any]) -> tuple[str, str] | None:
+    """Put back the server's record after it refused a patch or delete outright.
+
+    The refused value was shown from the moment it was typed; the server wrote nothing, so
+    no pull would ever bring the record again. The server's copy (``current``) replaces the
+    row, the officer's later changes still queued for it are laid on top again, and the
+    refused change stays in the outbox as ``rejected`` for "correct and resubmit". A copy
+    older than the row (the console has pulled since) or one that does not check out is
+    ignored. Returns (entity, id) when the row was restored.
+    """
+    from app.store import index
+    from app.store.pull import BadPage, check_page
+
+    m = conn.execute(sa.select(outbox.c.entity, outbox.c.entity_id, outbox.c.op, outbox.c.device_seq)
+                     .where(outbox.c.mutation_id == mutation_id)).first()
+    if m is None or m.op not in ("patch", "delete"):
+        return None
+    change = {"entity": m.entity, "id": m.entity_id, "rev": current.get("rev"),
+              "deleted": current.get("deleted", False), "data": current.get("data", {}),
+              "field_rev": current.get("field_rev", {})}
+    try:
+        check_page({"changes": [change], "next_cursor": change["rev"], "has_more": False}, 0)
+    except (BadPage, TypeError):
+        return None
+    table = table_for(m.entity)
+    local = conn.execute(sa.select(table.c.server_rev).where(table.c.id == m.entity_id)).first()
+    if local is None or (local.server_rev or 0) > change["rev"]:
+        return None
+    known = {c.name for c in table.columns} - {"id", "server_rev", "deleted", "field_rev"}
+    data = change["data"]
+    values = {c: data.get(c) for c in known}  # every column: a field the server lacks is empty there
+    values.update(server_rev=change["rev"], deleted=change["deleted"],
+                  field_rev=data.get("field_rev", change["field_rev"]))
+    later = conn.execute(sa.select(outbox.c.payload).where(
+        outbox.c.entity == m.entity, outbox.c.entity_id == m.entity_id, outbox.c.op == "patch",
+        outbox.c.status.in_((PENDING, IN_FLIGHT))).order_by(outbox.c.device_seq)).all()
+    with index.bulk_indexing():
+        conn.execute(table.update().where(table.c.id == m.entity_id).values(**values))
+        for (payload,) in later:
+            payload = {k: v for k, v in (payload or {}).items() if k in known}
+            if payload:
+                conn.execute(table.update().where(table.c.id == m.entity_id).values(**payload))
+        index.reindex_row(conn, m.entity, m.entity_id)
+    return m.entity, m.entity_id
 
 
 def requeue_from(conn: sa.Connection, device_seq: int) -> int:

@@ -12,14 +12,15 @@ pulled state, so an officer's unconfirmed edit is never reverted by a pull.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from app.domain.entities import ENTITIES
 from app.domain.validate import is_uuid
-from app.store.index import bulk_indexing, index_entity_rows
+from app.store import index
+from app.store.index import bulk_indexing
 from app.store.outbox import IN_FLIGHT, PENDING
 from app.store.schema import ENTITY_TABLES, outbox, pull_staging, sync_state
 
@@ -70,67 +71,160 @@ def check_page(page: Any, cursor: int) -> list[Mapping[str, Any]]:
     return page["changes"]
 
 
-def stage_page(conn: sa.Connection, changes: Iterable[Mapping[str, Any]], next_cursor: int,
-               target: int | None) -> int:
-    """Upsert one page into staging (latest revision per row wins) and remember how far we got."""
-    rows = [{"entity": c["entity"], "id": c["id"], "rev": c["rev"], "deleted": bool(c.get("deleted")),
-             "data": _row_data(c)} for c in changes]
-    if rows:
-        conn.execute(sa.text(
-            "INSERT INTO pull_staging (entity, id, rev, deleted, data) "
-            "VALUES (:entity, :id, :rev, :deleted, :data) "
-            "ON CONFLICT (entity, id) DO UPDATE SET rev = excluded.rev, deleted = excluded.deleted, "
-            "data = excluded.data WHERE excluded.rev >= pull_staging.rev"), rows)
+# Staged pages. Each page is kept whole, as one JSONB value in a pull_staging row under
+# this sentinel entity (no entity is called that), keyed by its next_cursor: staging then costs
+# one row a page instead of a Python dict, a JSON string and an index entry per change, and the
+# swap reads every field straight out of the JSONB (SQLite's jsonb_each) with no JSON parsing.
+PAGE = "#page"
+
+# What the swap reads: one row per staged change, in revision order, so the latest revision of
+# a row is written last and wins: pages in cursor order (their key, read from the primary key
+# index, so nothing is sorted), the changes of a page in array order, which is revision order
+# (check_page). Sorting by revision instead would sort every staged row: a third of the swap.
+_STAGED = (
+    "SELECT j.value AS v FROM pull_staging p, jsonb_each(p.data) j "
+    "WHERE p.entity = '#page' ORDER BY p.id")
+_STAGED_IDS = (
+    "SELECT j.value ->> '$.id' AS id FROM pull_staging p, jsonb_each(p.data) j "
+    "WHERE p.entity = '#page' AND j.value ->> '$.entity' = :e")
+
+_ENTITY_NAMES = ", ".join("'" + name + "'" for name in ENTITIES)  # fixed identifiers, no user text
+_HEX = "[0-9a-fA-F]"
+_UUID_GLOB = "-".join(_HEX * n for n in (8, 4, 4, 4, 12))
+
+# The same rules as check_page, over what SQLite itself reads from the staged page. A raw body
+# may repeat a key, and JSON parsers differ on which copy counts (Python's json keeps the last,
+# SQLite the first): checking both readings means no unchecked value reaches the cache.
+_CHECK_SQL = (  # only the fixed entity names and a fixed pattern are formatted in
+    "SELECT j.key, CASE "  # noqa: S608
+    "WHEN j.type <> 'object' THEN 'a change is not an object' "
+    f"WHEN json_type(j.value, '$.entity') IS NOT 'text' OR j.value ->> '$.entity' NOT IN ({_ENTITY_NAMES}) "
+    "THEN 'unknown entity' "
+    "WHEN json_type(j.value, '$.id') IS NOT 'text' OR length(j.value ->> '$.id') <> 36 "
+    f"OR NOT (j.value ->> '$.id') GLOB '{_UUID_GLOB}' THEN 'a change has no valid id' "
+    "WHEN json_type(j.value, '$.rev') IS NOT 'integer' OR j.value ->> '$.rev' <= :cursor "
+    "OR j.value ->> '$.rev' > :next THEN 'revision out of order' "
+    "WHEN coalesce(json_type(j.value, '$.deleted'), 'false') NOT IN ('true', 'false') "
+    "THEN 'deleted is not true or false' "
+    "WHEN coalesce(json_type(j.value, '$.data'), 'object') <> 'object' THEN 'change data is not an object' "
+    "WHEN coalesce(json_type(j.value, '$.field_rev'), 'object') <> 'object' "
+    "OR coalesce(json_type(j.value, '$.data.field_rev'), 'object') <> 'object' "
+    "OR EXISTS (SELECT 1 FROM jsonb_each(j.value, '$.field_rev') f WHERE f.type <> 'integer') "
+    "OR EXISTS (SELECT 1 FROM jsonb_each(j.value, '$.data.field_rev') f WHERE f.type <> 'integer') "
+    "THEN 'field_rev is not a map of revisions' END AS problem "
+    "FROM pull_staging p, jsonb_each(p.data) j WHERE p.entity = '#page' AND p.id = :key "
+    "AND problem IS NOT NULL LIMIT 1")
+
+
+def _page_key(next_cursor: int) -> str:
+    return f"{next_cursor:020d}"
+
+
+def stage_page(conn: sa.Connection, changes: Sequence[Mapping[str, Any]], next_cursor: int,
+               target: int | None, raw: bytes | None = None, cursor: int | None = None) -> int:
+    """Keep one checked page in staging and remember how far we got.
+
+    ``raw`` is the page's body as received (what the engine passes: no re-encoding);
+    without it the page is built from ``changes``. Either way SQLite checks the rows as it
+    reads them (``cursor``: the revision the page follows, 0 when not given).
+    """
+    if changes:
+        key = _page_key(next_cursor)
+        if raw is not None:
+            value, param = "jsonb_extract(:page, '$.changes')", raw
+        else:
+            try:
+                param = json.dumps(list(changes), ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError) as e:
+                raise BadPage(f"a change holds a value that is not JSON: {e}") from e
+            value = "jsonb(:page)"
+        try:
+            conn.execute(sa.text(  # value is one of the two fixed expressions above
+                "INSERT INTO pull_staging (entity, id, rev, deleted, data) "  # noqa: S608
+                f"VALUES ('#page', :key, :next, 0, {value}) "
+                "ON CONFLICT (entity, id) DO UPDATE SET rev = excluded.rev, data = excluded.data"),
+                {"key": key, "next": next_cursor, "page": param})
+            bad = conn.execute(sa.text(_CHECK_SQL),
+                               {"key": key, "cursor": cursor or 0, "next": next_cursor}).first()
+        except sa.exc.OperationalError as e:
+            if "json" not in str(e.orig).lower():
+                raise  # disk full, I/O error: not the page's fault
+            raise BadPage(f"the page is not JSON SQLite accepts: {e.orig}") from e
+        if bad is not None:
+            raise BadPage(f"change {bad[0]}: {bad[1]}")  # the write transaction rolls back
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
         staging_cursor=next_cursor, staging_target=target))
-    return len(rows)
+    return len(changes)
 
 
-def _row_data(change: Mapping[str, Any]) -> str:
-    data = dict(change.get("data") or {})
-    if "field_rev" in change and "field_rev" not in data:
-        data["field_rev"] = change["field_rev"]
-    return json.dumps(data, ensure_ascii=False)
+def staged_changes(conn: sa.Connection) -> list[tuple[str, str, int]]:
+    """(entity, id, rev) of every change waiting in staging (pages hold several each)."""
+    return [tuple(r) for r in conn.execute(sa.text(
+        "SELECT j.value ->> '$.entity', j.value ->> '$.id', j.value ->> '$.rev' "
+        "FROM pull_staging p, jsonb_each(p.data) j WHERE p.entity = '#page'"))]
 
 
 def _apply_entity_sql(entity: str) -> str:
     table = ENTITY_TABLES[entity]
-    own = [c.name for c in table.columns if c.name not in ("id", "server_rev", "deleted")]
+    own = [c.name for c in table.columns if c.name not in ("id", "server_rev", "deleted", "field_rev")]
     json_cols = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
 
     def extract(col: str) -> str:
-        path = f"'$.\"{col}\"'"
+        path = f"'$.data.\"{col}\"'"
         if col in json_cols:
             # "->" keeps arrays, objects and strings as JSON text, which is what a JSON column stores.
-            return f"CASE WHEN coalesce(json_type(s.data, {path}), 'null') = 'null' THEN NULL " \
-                   f"ELSE s.data -> {path} END"
-        return f"s.data ->> {path}"
+            return f"CASE WHEN coalesce(json_type(s.v, {path}), 'null') = 'null' THEN NULL " \
+                   f"ELSE s.v -> {path} END"
+        return f"s.v ->> {path}"
 
-    cols = ["id", "server_rev", "deleted", *own]
-    values = ["s.id", "s.rev", "s.deleted", *(extract(c) for c in own)]
+    # field_rev travels beside data; a field_rev inside data (older servers) takes precedence.
+    field_rev = ("CASE WHEN coalesce(json_type(s.v, '$.data.field_rev'), 'null') <> 'null' "
+                 "THEN s.v -> '$.data.field_rev' "
+                 "WHEN coalesce(json_type(s.v, '$.field_rev'), 'null') <> 'null' THEN s.v -> '$.field_rev' END")
+    cols = ["id", "server_rev", "deleted", "field_rev", *own]
+    values = ["s.v ->> '$.id'", "s.v ->> '$.rev'", "coalesce(s.v ->> '$.deleted', 0)", field_rev,
+              *(extract(c) for c in own)]
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
     # Only whitelisted table and column names are formatted in; no value is.
     return (f"INSERT INTO {entity} ({', '.join(cols)}) SELECT {', '.join(values)} "  # noqa: S608
-            f"FROM pull_staging s WHERE s.entity = '{entity}' "
+            f"FROM ({_STAGED}) s WHERE s.v ->> '$.entity' = '{entity}' "
             f"ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
 _APPLY_SQL = {name: _apply_entity_sql(name) for name in ENTITY_TABLES}
 
+# Above this many rows the swap leaves the search texts to the catch-up (app/store/index.py).
+DEFER_INDEX_ROWS = 5000
+
 
 def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
     """Copy staging into the entity tables, rebase pending local changes, move the cursor."""
     touched: dict[str, set[str]] = {}
-    for entity, rid in conn.execute(sa.select(pull_staging.c.entity, pull_staging.c.id)):
+    for entity, rid in conn.execute(sa.text(
+            "SELECT j.value ->> '$.entity', j.value ->> '$.id' FROM pull_staging p, jsonb_each(p.data) j "
+            "WHERE p.entity = '#page'")):
         touched.setdefault(entity, set()).add(rid)
     full = conn.execute(sa.select(sync_state.c.pull_cursor).where(sync_state.c.id == 1)).scalar() == 0
     if full:  # merge, not dict.update: that would forget the staged ids of an entity with a dropped row
         for entity, ids in _drop_rows_the_server_no_longer_has(conn).items():
             touched.setdefault(entity, set()).update(ids)
+    defer = sum(map(len, touched.values())) > DEFER_INDEX_ROWS
+    first = last = None
     with bulk_indexing():
         for entity in touched:
             conn.execute(sa.text(_APPLY_SQL[entity]))
-            index_entity_rows(conn, entity, staged_only=True)
+            if not ENTITIES[entity].searchable:
+                continue
+            # Entries of changed and deleted rows go; live rows without one get a fresh rowid.
+            index.drop_entries(conn, entity, _STAGED_IDS, {})
+            lo, hi = index.add_refs(conn, entity)
+            if defer:
+                first = lo if first is None else first
+                last = hi
+            else:
+                index.fill_texts(conn, entity, lo, hi)
+    if defer and first is not None:
+        index.defer_texts(conn, first, last)
     _rebase_pending(conn, touched)
     state = conn.execute(sa.select(sync_state.c.staging_cursor).where(sync_state.c.id == 1)).scalar()
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
@@ -145,13 +239,14 @@ def _drop_rows_the_server_no_longer_has(conn: sa.Connection) -> dict[str, set[st
     Rows never confirmed (server_rev NULL) and rows with queued changes stay.
     """
     dropped: dict[str, set[str]] = {}
-    unsent = sa.select(outbox.c.entity_id).where(outbox.c.status.in_((PENDING, IN_FLIGHT)))
-    for entity, table in ENTITY_TABLES.items():
-        staged = sa.select(pull_staging.c.id).where(pull_staging.c.entity == entity)
-        gone = sa.select(table.c.id).where(table.c.server_rev.isnot(None), table.c.id.not_in(staged),
-                                           table.c.id.not_in(unsent))
-        ids = {r[0] for r in conn.execute(gone)}
+    for entity in ENTITY_TABLES:
+        # Only the whitelisted table name is formatted in.
+        gone = (f"SELECT t.id FROM {entity} t WHERE t.server_rev IS NOT NULL "  # noqa: S608
+                f"AND t.id NOT IN ({_STAGED_IDS}) AND t.id NOT IN "
+                "(SELECT entity_id FROM outbox WHERE status IN (:pending, :in_flight))")
+        ids = {r[0] for r in conn.execute(sa.text(gone), {"e": entity, "pending": PENDING, "in_flight": IN_FLIGHT})}
         if ids:
+            table = ENTITY_TABLES[entity]
             conn.execute(table.delete().where(table.c.id.in_(ids)))
             dropped[entity] = ids
     return dropped

@@ -60,6 +60,16 @@ class BadResponse(TransportError):
     """The server answered with something that is not the protocol."""
 
 
+class Page(dict):
+    """A pull answer, parsed, that also keeps the body as received (``raw``).
+
+    The console stages the raw body as is (app/store/pull.py), so a page is never
+    encoded to JSON again on its way into the cache.
+    """
+
+    raw: bytes | None = None
+
+
 class SyncTransport:
     def __init__(self, base_url: str, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/")
@@ -78,7 +88,7 @@ class SyncTransport:
             return {"Authorization": f"Bearer {self.access_token}"}
         return {}
 
-    def _call(self, method: str, path: str, *, auth: bool = True, **kw: Any) -> Any:
+    def _call(self, method: str, path: str, *, auth: bool = True, keep_raw: bool = False, **kw: Any) -> Any:
         try:
             resp = self.session.request(method, self._url(path), headers=self._headers(auth),
                                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True, **kw)
@@ -99,6 +109,10 @@ class SyncTransport:
             self._raise_for(resp.status_code, data)
         if data is None:
             raise BadResponse(f"{method} {path}: body is not JSON")
+        if keep_raw and isinstance(data, dict):
+            page = Page(data)
+            page.raw = body
+            return page
         return data
 
     def _raise_for(self, status: int, data: Any) -> None:
@@ -136,7 +150,7 @@ class SyncTransport:
         return self._call("POST", "/sync/push", json=body)
 
     def pull(self, cursor: int, limit: int) -> dict:
-        return self._call("GET", "/sync/pull", params={"cursor": cursor, "limit": limit})
+        return self._call("GET", "/sync/pull", params={"cursor": cursor, "limit": limit}, keep_raw=True)
 
     def device_state(self) -> dict:
         return self._call("GET", "/sync/device-state")

@@ -74,7 +74,7 @@ OUTCOMES: tuple[str, ...] = ("applied", "applied_with_conflict", "rejected")
 REJECT_CODES = (
     "unknown_entity", "bad_op", "forbidden", "out_of_scope", "server_owned", "unknown_field",
     "invalid", "not_found", "exists", "deleted", "append_only", "id_mismatch", "bad_reference",
-    "server_error",
+    "server_error", "author_unverified",
 )
 
 _UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
@@ -133,6 +133,15 @@ class Problem(_Response):
     message: str
 
 
+class CurrentRecord(_Response):
+    """The record as the server holds it, sent with a refused patch or delete (see push.py)."""
+
+    rev: int
+    deleted: bool
+    data: dict[str, Any]
+    field_rev: dict[str, int] = Field(default_factory=dict)
+
+
 class MutationResult(_Response):
     mutation_id: str
     outcome: Outcome
@@ -141,6 +150,7 @@ class MutationResult(_Response):
     message: str | None = None  # "中文 / English"
     conflict_ids: list[str] = Field(default_factory=list)  # sync_conflict rows raised
     problems: list[Problem] = Field(default_factory=list)  # per-field validation problems
+    current: CurrentRecord | None = None  # rejected patch/delete of a visible record: what to show again
 
 
 class PushResponse(_Response):

@@ -134,10 +134,6 @@ def test_t15_access_and_refresh_expired_offline_asks_for_sign_in_without_a_401_l
     assert len(rows) == 5 and {r.created_by for r in rows} == {officer}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server: a mutation authored by officer A and pushed under officer B's token is recorded as "
-    "B's (ledger author_id and created_by come from the token; the mutation's author_id only "
-    "reaches the audit detail); SYNC_RESEARCH.md §3.13 wants it attributed to A or quarantined"))
 def test_t15_queue_of_one_officer_is_never_re_attributed_to_the_next(console, server, database):
     """Pass: A's offline entries, pushed after B signed in on the same console, are recorded
     as written by A (or held for a leader), never silently as B's."""
@@ -151,13 +147,32 @@ def test_t15_queue_of_one_officer_is_never_re_attributed_to_the_next(console, se
     rows = server_records(database, "duty_log_entry", lambda d: d.get("body", "").startswith("t15handover-"))
     assert len(rows) == 3
     assert {r.created_by for r in rows} == {user_id("officer_s1")}
+    assert {r.author_id for r in ledger(database, c.ctx.device_id)} >= {user_id("officer_s1")}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server: after `device revoke`, refreshing an expired access token answers 401 refresh_reused "
-    "(a revoked refresh token is taken for a stolen copy) instead of 403 device_revoked, so the "
-    "console asks the officer to sign in, and sign-in then fails as a wrong password "
-    "(signin.py maps 403 to 'wrong password or locked')"))
+def test_t15_a_change_naming_an_author_never_signed_in_on_the_device_is_refused_not_taken_over(
+        server, database):
+    """Pass: a mutation whose author never signed in on the pushing device is not recorded (as
+    the pusher's or anyone's): it is rejected as author_unverified, visibly, with nothing written;
+    the same device's own officer's next mutation goes through in order."""
+    from sync_live import Console, new_id
+
+    w = Console(server, "officer_s1b")
+    assert w.login().status_code == 200
+    rid = new_id()
+    forged = w.mutation("duty_log_entry", rid, "append", {"kind": "note", "body": "t15forged", "occurred_at": NOW,
+                                                           "org_unit_id": STREET1})
+    forged["author_id"] = user_id("officer_s2")  # another street's officer, never on this device
+    own = w.mutation("duty_log_entry", new_id(), "append", {"kind": "note", "body": "t15own", "occurred_at": NOW,
+                                                           "org_unit_id": STREET1})
+    first, second = w.push(forged, own)["results"]
+    assert (first["outcome"], first["code"]) == ("rejected", "author_unverified")
+    assert second["outcome"] == "applied"
+    assert server_records(database, "duty_log_entry", lambda d: d.get("body") == "t15forged") == []
+    [row] = server_records(database, "duty_log_entry", lambda d: d.get("body") == "t15own")
+    assert row.created_by == user_id("officer_s1b")
+
+
 def test_t15_revoked_device_with_an_expired_access_token_is_told_it_is_revoked(console, server, database):
     """Pass: a revoked console whose access token has expired gets 403 device_revoked (T.Forbidden),
     not a request to sign in again; its queue stays whole."""

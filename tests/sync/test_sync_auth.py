@@ -109,4 +109,5 @@ def test_revoked_device_is_refused_everywhere(server, database, console):
         timeout=10,
         json={"refresh_token": c.login_body["refresh_token"], "device_id": c.device_id},
     )
-    assert refresh.status_code == 401
+    # Revoked, not "reused": the console must say the device is barred, not ask for a sign-in.
+    assert refresh.status_code == 403 and refresh.json()["error"]["code"] == "device_revoked"
