@@ -141,6 +141,11 @@ class MainWindow(QMainWindow):
         if force or abs(scale - self._scale) > 0.05 * max(scale, 1):
             self._scale = scale
             theme.apply(QApplication.instance(), self.settings.theme, scale)
+            # Drawn things the stylesheet cannot reach (map symbols, labels) follow the wall's type size.
+            for dock in self.docks.values():
+                rescale = getattr(dock.panel(), "set_ui_scale", None)
+                if callable(rescale):
+                    rescale(scale)
         self.menus.show_state(i18n.current(), self.settings.theme, self.isFullScreen())
 
     def toggle_full_screen(self) -> None:

@@ -1100,6 +1100,10 @@ class MapPanel(QWidget):
         em = self.fontMetrics().height()  # a map narrower than this is no map: the dock keeps at least this much
         return QSize(em * 20, em * 14)
 
+    def set_ui_scale(self, scale: float) -> None:
+        """Symbols and labels at the wall's type size (the main window calls this in briefing mode)."""
+        self.map.set_ui_scale(scale)
+
     def closeEvent(self, event) -> None:  # noqa: N802
         self.shutdown()
         super().closeEvent(event)
