@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
             self._scale = scale
             theme.apply(QApplication.instance(), self.settings.theme, scale)
             # Drawn things the stylesheet cannot reach (map symbols, labels) follow the wall's type size.
-            for dock in self.docks.values():
+            for dock in self.docks.values() if self.briefing else ():
                 rescale = getattr(dock.panel(), "set_ui_scale", None)
                 if callable(rescale):
                     rescale(scale)
