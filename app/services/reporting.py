@@ -165,9 +165,23 @@ def _rows(conn: sa.Connection, where: list[sa.ColumnElement[bool]]) -> list[Repo
 
 
 def list_reports(conn: sa.Connection, incident_id: str) -> list[ReportRow]:
-    """The incident's reports in order, whatever their sign-off state."""
+    """The incident's reports in the order they were written, whatever their sign-off state.
+
+    The 续报 are numbered here, by when they were written, not by the stored ``seq``: two
+    consoles writing offline may both have stored 续报二, and both land (reports are
+    append-only). Shown in writing order they read 续报二, 续报三 — never two of one number.
+    A returned report keeps its stored number and does not count.
+    """
     rep = table_for("incident_report")
-    return _rows(conn, [rep.c.incident_id == incident_id])
+    rows = _rows(conn, [rep.c.incident_id == incident_id])
+    rows.sort(key=lambda r: (r.submitted_at or "", r.id))
+    out, followups = [], 0
+    for r in rows:
+        if r.kind == ReportKind.FOLLOWUP.value and r.status != RETURNED:
+            followups += 1
+            r = dataclasses.replace(r, seq=followups + 1)  # report_label: seq 2 is 续报一
+        out.append(r)
+    return out
 
 
 def load_report(conn: sa.Connection, report_id: str) -> ReportRow | None:

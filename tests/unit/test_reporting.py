@@ -257,3 +257,21 @@ def test_server_authorises_a_signoff_only_from_a_leader_in_their_own_name(role, 
                   op="append", payload={"incident_id": str(uuid.uuid4()), "kind": "first", "body": "x"})
     if role != "viewer":
         _authorise(who, entity("incident_report"), rm, dict(rm.payload))
+
+
+def test_two_consoles_offline_never_show_two_reports_of_one_number(ctx):
+    # Both consoles stored 续报一 (seq 2) while offline; both rows land (append-only). The list numbers
+    # the 续报 by when they were written.
+    iid = _incident(ctx)
+    base = clock.now() - dt.timedelta(hours=1)
+
+    def write(kind, seq, minutes):
+        at = clock.iso(base + dt.timedelta(minutes=minutes))
+        ctx.store.write_sync(lambda c: records.create(c, "incident_report", dict(
+            incident_id=iid, kind=kind, seq=seq, body="报告", submitted_at=at, signed_by=LEADER.id,
+            signed_at=at), author_id=OFFICER.id, now=at))
+    write("first", 1, 0)
+    write("followup", 2, 20)  # console A's 续报一
+    write("followup", 2, 25)  # console B's 续报一, written five minutes later
+    labels = [R.report_label(r.kind, r.seq) for r in ctx.read(R.list_reports, iid)]
+    assert labels == ["首报", "续报一", "续报二"]
