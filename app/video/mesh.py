@@ -9,6 +9,8 @@ callbacks, both called on the media thread (the UI turns them into queued Qt sig
 
 - ``on_frame(peer_id, rgb)``: a decoded frame (H×W×3 uint8) from that peer (or from
   ourselves, for the local preview, at a lower rate);
+- ``on_audio(peer_id, frame)``: a decoded audio frame (av.AudioFrame) from that peer, for
+  the playback mix (app.video.audio.AudioMixer.push);
 - ``on_event(kind, peer_id, detail)``: session/link state changes
   (``joined``, ``unavailable``, ``peer_joined``, ``peer_left``, ``link_state``,
   ``audio_only``, ``video_back``, ``left``).
@@ -27,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+import av
 import numpy as np
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.codecs import vpx
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[str, np.ndarray], None]
 EventCallback = Callable[[str, str, dict], None]
+AudioCallback = Callable[[str, av.AudioFrame], None]
 
 DEGRADED_LOSS = 0.15  # fraction of packets lost (RTCP receiver report) above which a link is bad
 DEGRADED_RTT = 0.8  # seconds
@@ -103,8 +107,8 @@ class MeshSession:
                  on_event: EventCallback | None = None, on_capture: Callable[[int, float], None] | None = None,
                  watch_interval: float = 1.0, token: str | None = None,
                  frame_wanted: Callable[[str], bool] | None = None, camera: str | None = None,
-                 microphone: str | None = None):
-        """``camera`` / ``microphone``: OS devices to try first; the pattern and the tone stand in."""
+                 microphone: str | None = None, on_audio: AudioCallback | None = None, tone_hz: float = 440.0):
+        """``camera`` / ``microphone``: OS devices to try first; the pattern and the tone (``tone_hz``) stand in."""
         self.room, self.name = room, name
         self.peer_id = peer_id or uuid.uuid4().hex[:12]
         self.signalling = SignallingClient(signalling_urls, room, self.peer_id, name, token=token)
@@ -117,7 +121,8 @@ class MeshSession:
         self.on_event = on_event or (lambda kind, peer, detail: None)
         self.watch_interval = watch_interval
         self.pattern = PatternTrack(name, width, height, fps, label_mask=label_mask, on_capture=on_capture)
-        self.tone = ToneTrack()
+        self.on_audio = on_audio
+        self.tone = ToneTrack(tone_hz)
         self.camera_track = open_camera(camera, width, height, int(fps)) if camera else None
         self.mic_track = open_microphone(microphone) if microphone else None
         self.video = self.camera_track or self.pattern
@@ -321,6 +326,11 @@ class MeshSession:
                 samples = frame.to_ndarray().astype(np.float32)
                 link.audio_frames += 1
                 link.audio_level = float(np.sqrt(np.mean(samples * samples)) / 32768.0) if samples.size else 0.0
+                if self.on_audio is not None:
+                    try:
+                        self.on_audio(link.peer_id, frame)
+                    except Exception:  # playback trouble must not stop the level meter (or the call)
+                        log.exception("audio playback of %s failed", link.peer_id)
         except MediaStreamError:
             return
         except Exception:

@@ -17,7 +17,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.domain import clock
 from app.services import consultations as cs
 from app.ui.i18n import N_
+from app.ui.video.audio_out import AudioOutput
 from app.ui.video.bridge import FrameBridge, label_mask
+from app.video.audio import AudioMixer
 from app.video.devices import default_camera
 from app.video.engine import MediaEngine
 from app.video.feeds import FeedReader
@@ -53,6 +55,7 @@ class CallController(QObject):
     tile_state = Signal(str, str, object)  # source id, state, detail (text, or {"why", "s"} for a feed retry)
     call_state = Signal(str, str)  # state (idle/connecting/joined/unavailable/left), detail
     levels = Signal(object)  # {source id: audio level}, twice a second
+    audio_state = Signal(str)  # playing / no_device / stopped (the speaker)
 
     def __init__(self, ctx, settings=None, parent: QObject | None = None, *, width: int = 640, height: int = 480,
                  fps: float = 30):
@@ -79,6 +82,11 @@ class CallController(QObject):
         self.muted = False
         self.camera_off = False
         self._poll = QTimer(self, interval=500, timeout=self._poll_links)
+        # received audio: mixed on the media thread, played from here (app/ui/video/audio_out.py)
+        self.mixer = AudioMixer(channels=2)
+        self.mixer.set_volume(float(self._setting("video_volume", 100)) / 100)
+        self.audio = AudioOutput(self.mixer, self)
+        self.audio.state_changed.connect(self.audio_state)
         self._leaving = None  # the future of the last session.leave()
 
     # ---- setup -------------------------------------------------------------------------------
@@ -138,7 +146,8 @@ class CallController(QObject):
             bitrate_cap=int(self._setting("video_bitrate_cap", 600_000)),
             on_frame=self.bridge.push, on_event=self.bridge.post_event, token=self._token(),
             frame_wanted=self.bridge.wants, camera=self._setting("video_camera", default_camera()),
-            microphone=self._setting("video_microphone", None))
+            microphone=self._setting("video_microphone", None), on_audio=self._audio_in)
+        self.audio.start()
         self.state = "connecting"
         self.call_state.emit("connecting", "")
         self.self_id = self.session.peer_id
@@ -148,8 +157,24 @@ class CallController(QObject):
         engine.submit(self.session.join())
         self._poll.start()
 
+    def _audio_in(self, peer: str, frame) -> None:
+        """Media thread: a peer's decoded audio, into the mix (skipped when nothing can play it)."""
+        if self.audio.active:
+            self.mixer.push(peer, frame)
+
+    def set_peer_audio_muted(self, peer: str, muted: bool) -> None:
+        """Stop (or resume) playing one participant's voice on this console only."""
+        self.mixer.set_muted(peer, muted)
+
+    def set_volume(self, percent: int) -> None:
+        """Master volume of the received audio, 0–150 %."""
+        self.mixer.set_volume(percent / 100)
+        if self.settings is not None:
+            self.settings.set("video_volume", int(percent))
+
     def leave(self) -> None:
         self._poll.stop()
+        self.audio.stop()
         self.stop_recording()
         if self.session is not None and self.engine is not None:
             if self.consultation_id:
@@ -297,6 +322,7 @@ class CallController(QObject):
         if name is None:
             return
         self.bridge.forget(peer)
+        self.mixer.forget(peer)
         self.tile_removed.emit(peer)
         # (Only our own leaving is recorded, by leave(); see peer_joined.)
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSlider,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -128,11 +129,27 @@ class VideoPanel(QWidget):
         self.btn_feed = QToolButton(objectName="feedButton", clicked=self.add_feed)
         self.btn_share = QToolButton(objectName="shareFeedButton", checkable=True, toggled=self._toggle_share)
         self.btn_mute.toggled.connect(self._mark_self_muted)
+        # what this console hears: master volume of the received voices, and a word when nothing can play
+        self.volume_label = QLabel(objectName="volumeLabel")
+        self.volume = QSlider(Qt.Orientation.Horizontal, objectName="volumeSlider", minimum=0, maximum=150,
+                              singleStep=5, pageStep=25)
+        self.volume.setValue(int(round(self.call.mixer.volume * 100)))
+        self.volume.setFixedWidth(110)
+        self.volume.valueChanged.connect(self.call.set_volume)
+        self.volume.valueChanged.connect(lambda _v: self._retranslate_volume())
+        self.volume_label.setBuddy(self.volume)
+        self.audio_status = QLabel(objectName="audioStatus")
+        self.audio_status.setStyleSheet("color:#c0392b;font-weight:bold;")
+        self.audio_status.hide()
+        self.call.audio_state.connect(self._audio_state)
         bar = QHBoxLayout()
         for b in (self.btn_layout, self.btn_mute, self.btn_camera, self.btn_record, self.btn_feed, self.btn_share):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             bar.addWidget(b)
         bar.addStretch(1)
+        bar.addWidget(self.volume_label)
+        bar.addWidget(self.volume)
+        bar.addWidget(self.audio_status)
         bar.addWidget(self.call_status)
         self.stage = TileStage()
         self.empty_stage = QLabel(objectName="stageEmpty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
@@ -314,6 +331,8 @@ class VideoPanel(QWidget):
             w.setEnabled(editable and live_target)
         for b in (self.btn_mute, self.btn_camera, self.btn_record):
             b.setEnabled(in_call)
+        if not in_call:
+            self.audio_status.hide()
         self.btn_share.setEnabled(editable and in_call and (bool(self.call.feeds) or self.btn_share.isChecked()))
         self.btn_feed.setEnabled(editable)
         self.empty_stage.setVisible(not self.tiles)
@@ -431,6 +450,7 @@ class VideoPanel(QWidget):
             return
         tile = VideoTile(source, name, kind)
         tile.resized.connect(self.call.bridge.set_target)
+        tile.audio_mute_toggled.connect(self.call.set_peer_audio_muted)
         self.tiles[source] = tile
         self.stage.add(tile)
         self._update_actions()
@@ -463,6 +483,17 @@ class VideoPanel(QWidget):
             return
         loudest, level = max(levels.items(), key=lambda kv: kv[1])
         self.stage.set_speaker(loudest if level > 0.02 else None)
+
+    def _audio_state(self, state: str) -> None:
+        self._last_audio_state = state
+        self.audio_status.setVisible(state == "no_device")
+        self.audio_status.setText(tr("无音频输出设备"))
+        self.audio_status.setToolTip(tr("本机没有可用的扬声器/耳机：听不到其他参会方，视频和纪要照常"))
+
+    def _retranslate_volume(self) -> None:
+        self.volume_label.setText(tr("音量 {v}%").format(v=self.volume.value()))
+        self.volume.setToolTip(tr("收听音量（所有参会方）；右键或 M 键关闭单个参会方的声音"))
+        self.volume.setAccessibleName(tr("收听音量"))
 
     def _call_state(self, state: str, detail: str) -> None:
         self._last_call_state = (state, detail)
@@ -567,6 +598,9 @@ class VideoPanel(QWidget):
         self.btn_record.setText(tr("停止录制") if self.btn_record.isChecked() else tr("录制"))
         self.btn_record.setToolTip("Ctrl+Shift+R")
         self.btn_feed.setText(tr("接入图传…"))
+        self._retranslate_volume()
+        if getattr(self, "_last_audio_state", None):
+            self._audio_state(self._last_audio_state)
         self.btn_share.setText(tr("停止共享图传") if self.btn_share.isChecked() else tr("共享图传到会商"))
         self.btn_share.setToolTip(tr("把选中的（或最新接入的）图传作为参会方发给所有席位"))
         self.empty_stage.setText(tr("未在会商中：选择一个会商并“开始/加入”，或从所选事件一步发起；也可直接接入现场图传。"))

@@ -6,7 +6,7 @@ import math
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QMenu, QSizePolicy, QVBoxLayout, QWidget
 
 from app.ui.i18n import N_, tr
 
@@ -31,6 +31,7 @@ class VideoTile(QWidget):
     clicked = Signal(str)
     double_clicked = Signal(str)
     resized = Signal(str, int, int)  # source id, width, height in device pixels
+    audio_mute_toggled = Signal(str, bool)  # source id, True: stop playing this participant's voice here
 
     def __init__(self, source_id: str, name: str, kind: str = "peer", parent: QWidget | None = None):
         super().__init__(parent, objectName="videoTile")
@@ -39,12 +40,31 @@ class VideoTile(QWidget):
         self.state = "connecting"
         self.detail: object = ""
         self.muted = False
+        self.audio_muted = False  # a remote participant's voice is not played on this console
         self.speaking = False
         self.frames = 0
         self.setMinimumSize(QSize(160, 90))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(name)
+        if kind == "peer":
+            self.setToolTip(tr("M 或右键：关闭/打开此方声音"))
+
+    def set_audio_muted(self, muted: bool) -> None:
+        """A remote participant's tile: stop (or resume) playing their voice here."""
+        if self.kind != "peer" or muted == self.audio_muted:
+            return
+        self.audio_muted = muted
+        self.update()
+        self.audio_mute_toggled.emit(self.source_id, muted)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
+        if self.kind != "peer":
+            return
+        menu = QMenu(self)
+        action = menu.addAction(tr("打开此方声音") if self.audio_muted else tr("关闭此方声音"))
+        action.triggered.connect(lambda: self.set_audio_muted(not self.audio_muted))
+        menu.exec(event.globalPos())
 
     def set_image(self, img: QImage) -> None:
         self.image = img
@@ -93,7 +113,8 @@ class VideoTile(QWidget):
         bar = QRect(r.left(), r.bottom() - fm.height() - 8, r.width(), fm.height() + 8)
         p.fillRect(bar, QColor(0, 0, 0, 150))
         p.setPen(QColor(240, 240, 240))
-        name = self.display_name() + ("  [" + tr("已静音") + "]" if self.muted else "")
+        name = self.display_name() + ("  [" + tr("已静音") + "]" if self.muted else "") + \
+            ("  [" + tr("声音已关") + "]" if self.audio_muted else "")
         p.drawText(bar.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                    fm.elidedText(name, Qt.TextElideMode.ElideRight, bar.width() - 16))
         status = self.status_text()
@@ -128,6 +149,9 @@ class VideoTile(QWidget):
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
             self.double_clicked.emit(self.source_id)
+            return
+        if event.key() == Qt.Key.Key_M and self.kind == "peer" and not event.modifiers():
+            self.set_audio_muted(not self.audio_muted)
             return
         super().keyPressEvent(event)
 
