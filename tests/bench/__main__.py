@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 QUICK = ("startup", "store", "sync", "sync_stall", "server", "incidents", "handover", "report_signoff",
-         "map", "video")
+         "map", "video", "audio")
 SLOW = ("duty_log", "resources")
 
 
