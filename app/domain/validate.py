@@ -141,7 +141,9 @@ def _range_rules(ent: Entity, data: Mapping[str, Any]) -> list[Problem]:
         out.append(Problem("lon", "range", "经度超出范围", "longitude out of range"))
     if isinstance(lat, (int, float)) and not -90 <= lat <= 90:
         out.append(Problem("lat", "range", "纬度超出范围", "latitude out of range"))
-    if ent.name == "stock_movement" and data.get("delta") == 0:
+    # A stocktake asserting a count ("[count=N]" note, app/services/stock.py) may agree with the ledger.
+    counted = data.get("reason") == "count_adjust" and str(data.get("note") or "").startswith("[count=")
+    if ent.name == "stock_movement" and data.get("delta") == 0 and not counted:
         out.append(Problem("delta", "zero", "数量变化不能为 0", "quantity change cannot be 0"))
     return out
 

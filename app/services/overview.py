@@ -8,7 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from app.domain.enums import OPEN_INCIDENT_STATUSES
-from app.services.stock import stock_alerts
+from app.services.stock import levels_query, stock_alerts
 from app.store.schema import table_for
 
 WATCHED_ENTITIES = ("incident", "team", "shelter", "stock_movement", "supply_item", "dispatch",
@@ -39,11 +39,8 @@ def _count(conn: sa.Connection, table: sa.Table, *where: sa.ColumnElement) -> in
 
 
 def stock_levels(conn: sa.Connection) -> sa.Select:
-    """Quantity per (warehouse, item): the sum of movements, never a stored figure."""
-    m = table_for("stock_movement")
-    return (sa.select(m.c.warehouse_id, m.c.item_id, sa.func.sum(m.c.delta).label("quantity"))
-            .where(m.c.deleted.is_(False), m.c.drill.isnot(True))
-            .group_by(m.c.warehouse_id, m.c.item_id))
+    """Quantity per (warehouse, item) from the ledger, under its stocktake rule (newest count + later)."""
+    return levels_query()
 
 
 def read_overview(conn: sa.Connection, today: dt.date | None = None) -> Overview:

@@ -2,8 +2,27 @@
 
 Each (warehouse, item) holds SUM(stock_movement.delta). Movements are append-only, so two
 consoles allocating from the same shelf while offline both land, and the total is right
-once both have synced (ANCHORS.md §4.3). A stocktake (盘点) is the officer's counted figure
-turned into a delta against the ledger at the time of the count.
+once both have synced (ANCHORS.md §4.3). A stocktake (盘点) is a counted snapshot, as
+inventory systems keep it (issue 6).
+
+A stocktake at time T asserting N for a (warehouse, item) means: level = N + the deltas of the
+movements that occurred AFTER T. Movements at or before T are absorbed by the count, whichever
+console wrote them and whenever they synced, so a shipment made offline on console A and a
+count on console B that did not know of it are not both subtracted. The newest stocktake wins.
+"Time" is ``occurred_at`` (``created_at`` when it is missing). Times have one-second
+resolution, so a movement in the same second as the count is taken as counted (an issue keyed
+just before the count must not be added on top of it); two counts in the same second are
+ordered by id, so every console picks the same one. The ISO texts all carry Beijing's +08:00
+(``clock.now_iso``), so they compare as strings.
+
+The entity has no structured field for the counted figure and the schema is frozen, so it is
+kept in the append-only row's ``note`` as a strict machine-readable prefix ``[count=N]`` (ASCII
+digits, then the first ``]``), followed by the officer's own note. ``delta`` keeps ``N − level``
+as this console saw it when counting, for the record (and for the server's running balance);
+readers here never use it for a snapshot row, and a count that agrees is still written (delta
+0, allowed by app/domain/validate.py for such rows only). A count_adjust row without the prefix
+(older rows, the demo's) is a plain delta. Every reader agrees: ``levels``/``level``, the SQL
+``levels_query`` (also the overview's and the map's), the kept summary and ``stock_alerts``.
 
 Alerts (``stock_alerts``) are Qt-free so the overview and the handover can show them too:
 below the item's minimum level, batches expiring within 30 days or already expired (the
@@ -15,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterable
 
@@ -93,14 +113,69 @@ def _live(m: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(m.c.deleted.is_(False), m.c.drill.isnot(True))
 
 
-def levels_query(warehouse_id: str | None = None) -> sa.Select:
-    """Quantity per (warehouse, item): one SUM … GROUP BY over the ledger."""
+COUNT_PREFIX = "[count="
+_COUNT_RE = re.compile(r"\[count=([0-9]+)\]")
+
+
+def count_note(counted: int, note: str | None = None) -> str:
+    """The note of a stocktake row: ``[count=N]`` then the officer's note, if any."""
+    return f"{COUNT_PREFIX}{counted}]" + (f" {note}" if note else "")
+
+
+def counted_in(reason: str | None, note: str | None) -> int | None:
+    """The counted figure a stocktake row asserts, or None for any other row."""
+    if reason != "count_adjust" or not note:
+        return None
+    match = _COUNT_RE.match(note)
+    return int(match.group(1)) if match else None
+
+
+def _event_time(m: sa.Table) -> sa.ColumnElement:
+    return sa.func.coalesce(m.c.occurred_at, m.c.created_at)
+
+
+def _is_count(m: sa.Table) -> sa.ColumnElement[bool]:
+    """SQL twin of :func:`counted_in` (same strictness: ``[count=``, ASCII digits, the first ``]``)."""
+    close = sa.func.instr(m.c.note, "]")
+    digits = sa.func.substr(m.c.note, 8, close - 8)
+    return sa.and_(m.c.reason == "count_adjust", m.c.note.op("GLOB")("[[]count=*"), close > 8,
+                   digits.op("NOT GLOB")("*[^0-9]*"))
+
+
+def anchors_query(*where: sa.ColumnElement[bool]) -> sa.Select:
+    """The newest stocktake per (warehouse, item): its time, id and counted figure."""
     m = table_for("stock_movement")
-    q = (sa.select(m.c.warehouse_id, m.c.item_id, sa.func.sum(m.c.delta).label("quantity"))
-         .where(_live(m)).group_by(m.c.warehouse_id, m.c.item_id))
-    if warehouse_id is not None:
-        q = q.where(m.c.warehouse_id == warehouse_id)
-    return q
+    t = _event_time(m)
+    counted = sa.cast(sa.func.substr(m.c.note, 8, sa.func.instr(m.c.note, "]") - 8), sa.Integer)
+    rank = sa.func.row_number().over(partition_by=(m.c.warehouse_id, m.c.item_id),
+                                     order_by=(t.desc(), m.c.id.desc()))
+    ranked = (sa.select(m.c.warehouse_id, m.c.item_id, t.label("at"), m.c.id.label("anchor_id"),
+                        counted.label("counted"), rank.label("nth"))
+              .where(_live(m), _is_count(m), *where).subquery("ranked"))
+    return sa.select(ranked.c.warehouse_id, ranked.c.item_id, ranked.c.at, ranked.c.anchor_id,
+                     ranked.c.counted).where(ranked.c.nth == 1)
+
+
+def _snapshot_levels(*where: sa.ColumnElement[bool]) -> sa.Select:
+    m = table_for("stock_movement")
+    a = anchors_query(*where).subquery("anchor")
+    t = _event_time(m)
+    after = sa.or_(a.c.anchor_id.is_(None), t > a.c.at)  # at T itself: absorbed (the count included it)
+    quantity = (sa.func.coalesce(sa.func.max(a.c.counted), 0)
+                + sa.func.coalesce(sa.func.sum(sa.case((after, m.c.delta), else_=0)), 0))
+    on = sa.and_(a.c.warehouse_id == m.c.warehouse_id, a.c.item_id == m.c.item_id)
+    return (sa.select(m.c.warehouse_id, m.c.item_id, quantity.label("quantity"))
+            .select_from(m.outerjoin(a, on))
+            .where(_live(m), *where).group_by(m.c.warehouse_id, m.c.item_id))
+
+
+def levels_query(warehouse_id: str | None = None) -> sa.Select:
+    """Quantity per (warehouse, item) under the stocktake rule: the newest count plus what came after.
+
+    Pairs never counted are the plain SUM of their deltas. Usable as a subquery (overview, map layers).
+    """
+    m = table_for("stock_movement")
+    return _snapshot_levels(*(() if warehouse_id is None else (m.c.warehouse_id == warehouse_id,)))
 
 
 # ---- The ledger summary, kept up to date incrementally -------------------------------------
@@ -110,6 +185,10 @@ def levels_query(warehouse_id: str | None = None) -> sa.Select:
 # rows added since (rowid beyond the last seen) and the rows a pull touched (server_rev beyond
 # the last seen, found through its index). A row count that does not add up (rows dropped by a
 # full resync) rebuilds the summary. Each summary is a consistent snapshot of one read.
+#
+# Stocktakes: a pair that has a counted snapshot ("anchored") is recounted whole, through its
+# index, whenever a row of it arrives (an offline movement may land before or after the count,
+# and a newer count replaces the anchor); pairs never counted keep being summed row by row.
 
 Pair = tuple[str, str]
 
@@ -122,6 +201,7 @@ class _Summary:
     quantity: dict[Pair, int]
     inbound: dict[Pair, int]
     batches: dict[Pair, list[tuple[str | None, int]]]
+    anchored: set[Pair] = dataclasses.field(default_factory=set)
 
 
 _summaries: dict[str, _Summary] = {}
@@ -148,19 +228,63 @@ def _accumulate(rows, quantity: dict, inbound: dict, batches: dict) -> None:
                 batches.setdefault(key, []).append((expires_on, delta))
 
 
-def _scan(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> list:
+Anchor = tuple[str, str, int]  # (time, id, counted) of a pair's newest stocktake
+
+
+def _snap_scan(conn: sa.Connection, *where: sa.ColumnElement[bool]) -> list:
+    """Live rows with their time; stocktake rows also bring their id and note (NULL for the rest)."""
     m = table_for("stock_movement")
-    return conn.execute(sa.select(m.c.warehouse_id, m.c.item_id, m.c.delta, m.c.expires_on)
+    snap = _is_count(m)
+    return conn.execute(sa.select(m.c.warehouse_id, m.c.item_id, m.c.delta, m.c.expires_on,
+                                  _event_time(m).label("at"), sa.case((snap, m.c.id)).label("count_id"),
+                                  sa.case((snap, m.c.note)).label("count_note"))
                         .where(_live(m), *where)).all()
+
+
+def _accumulate_snapshots(rows: list, quantity: dict, inbound: dict, batches: dict, anchored: set) -> None:
+    """The stocktake rule in Python (twin of :func:`_snapshot_levels`), over rows of :func:`_snap_scan`.
+
+    Two passes over the rows in memory: the newest count per pair, then the sums (a counted
+    pair starts from its count and adds only what came after it).
+    """
+    anchors: dict[Pair, Anchor] = {}
+    for wid, iid, _delta, _exp, at, count_id, count_note in rows:
+        if count_id is not None:
+            counted = counted_in("count_adjust", count_note)
+            key, old = (wid, iid), anchors.get((wid, iid))
+            if counted is not None and (old is None or (at or "", count_id) > old[:2]):
+                anchors[key] = (at or "", count_id, counted)
+    for key, (_at, _id, counted) in anchors.items():
+        quantity[key] = counted
+        anchored.add(key)
+    for wid, iid, delta, expires_on, at, _cid, _note in rows:
+        key = (wid, iid)
+        anchor = anchors.get(key)
+        if anchor is None or (at or "") > anchor[0]:  # a row without any time is absorbed (as in SQL)
+            quantity[key] = quantity.get(key, 0) + delta
+        if delta > 0:
+            inbound[key] = inbound.get(key, 0) + delta
+            if expires_on:
+                batches.setdefault(key, []).append((expires_on, delta))
 
 
 def _rebuild(conn: sa.Connection, fp: tuple[int, int, int]) -> _Summary:
     quantity: dict[Pair, int] = {}
     inbound: dict[Pair, int] = {}
     batches: dict[Pair, list] = {}
+    anchored: set[Pair] = set()
     # Summed in Python: one scan, no sorter (about twice as fast as GROUP BY on UUID pairs).
-    _accumulate(_scan(conn), quantity, inbound, batches)
-    return _Summary(fp[0], fp[1], fp[2], quantity, inbound, batches)
+    _accumulate_snapshots(_snap_scan(conn), quantity, inbound, batches, anchored)
+    return _Summary(fp[0], fp[1], fp[2], quantity, inbound, batches, anchored)
+
+
+def _recount(conn: sa.Connection, key: Pair, quantity: dict, inbound: dict, batches: dict, anchored: set) -> None:
+    m = table_for("stock_movement")
+    for kept in (quantity, inbound, batches):
+        kept.pop(key, None)
+    anchored.discard(key)
+    rows = _snap_scan(conn, m.c.warehouse_id == key[0], m.c.item_id == key[1])
+    _accumulate_snapshots(rows, quantity, inbound, batches, anchored)
 
 
 def _refresh(conn: sa.Connection, old: _Summary, fp: tuple[int, int, int]) -> _Summary | None:
@@ -172,22 +296,27 @@ def _refresh(conn: sa.Connection, old: _Summary, fp: tuple[int, int, int]) -> _S
     added = conn.execute(sa.select(sa.func.count()).select_from(m).where(rowid > old.last_rowid)).scalar() or 0
     if fp[1] != old.count + added:
         return None  # rows were dropped meanwhile
-    quantity, inbound = dict(old.quantity), dict(old.inbound)
+    quantity, inbound, anchored = dict(old.quantity), dict(old.inbound), set(old.anchored)
     batches = {k: list(v) for k, v in old.batches.items()}
     if fp[2] == old.max_rev:  # nothing pulled: only new local rows
-        _accumulate(_scan(conn, rowid > old.last_rowid), quantity, inbound, batches)
-        return _Summary(fp[0], fp[1], fp[2], quantity, inbound, batches)
-    pairs = {(r.warehouse_id, r.item_id) for r in conn.execute(
-        sa.select(m.c.warehouse_id, m.c.item_id).where(m.c.server_rev > old.max_rev)
-        .union(sa.select(m.c.warehouse_id, m.c.item_id).where(rowid > old.last_rowid)))}
-    if len(pairs) > PAIR_REFRESH_LIMIT:
-        return None
-    for key in pairs:  # pulled rows may be updates in place: recount their pairs whole
-        quantity.pop(key, None)
-        inbound.pop(key, None)
-        batches.pop(key, None)
-        _accumulate(_scan(conn, m.c.warehouse_id == key[0], m.c.item_id == key[1]), quantity, inbound, batches)
-    return _Summary(fp[0], fp[1], fp[2], quantity, inbound, batches)
+        new = conn.execute(sa.select(m.c.warehouse_id, m.c.item_id, m.c.delta, m.c.expires_on,
+                                     _is_count(m).label("snap"))
+                           .where(_live(m), rowid > old.last_rowid)).all()
+        # A new count, or any row of a counted pair (it may fall before or after the count): recount.
+        pairs = {(r.warehouse_id, r.item_id) for r in new if r.snap or (r.warehouse_id, r.item_id) in anchored}
+        if len(pairs) > PAIR_REFRESH_LIMIT:
+            return None
+        _accumulate([tuple(r)[:4] for r in new if (r.warehouse_id, r.item_id) not in pairs],
+                    quantity, inbound, batches)
+    else:
+        pairs = {(r.warehouse_id, r.item_id) for r in conn.execute(
+            sa.select(m.c.warehouse_id, m.c.item_id).where(m.c.server_rev > old.max_rev)
+            .union(sa.select(m.c.warehouse_id, m.c.item_id).where(rowid > old.last_rowid)))}
+        if len(pairs) > PAIR_REFRESH_LIMIT:
+            return None
+    for key in pairs:  # pulled rows may be updates in place, and counts reorder a pair: recount it whole
+        _recount(conn, key, quantity, inbound, batches, anchored)
+    return _Summary(fp[0], fp[1], fp[2], quantity, inbound, batches, anchored)
 
 
 def _summary(conn: sa.Connection) -> _Summary:
@@ -212,9 +341,10 @@ def levels(conn: sa.Connection, warehouse_id: str | None = None) -> dict[tuple[s
 
 
 def level(conn: sa.Connection, warehouse_id: str, item_id: str) -> int:
+    """One pair's quantity under the stocktake rule (through the warehouse and item indexes)."""
     m = table_for("stock_movement")
-    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.sum(m.c.delta), 0)).where(
-        _live(m), m.c.warehouse_id == warehouse_id, m.c.item_id == item_id)).scalar() or 0)
+    row = conn.execute(_snapshot_levels(m.c.warehouse_id == warehouse_id, m.c.item_id == item_id)).first()
+    return int(row.quantity or 0) if row else 0
 
 
 Batches = dict[tuple[str, str], list[tuple[str | None, int]]]
@@ -343,16 +473,23 @@ def record_movement(conn: sa.Connection, *, warehouse_id: str, item_id: str, del
 
 
 def stocktake(conn: sa.Connection, *, warehouse_id: str, item_id: str, counted: int, author_id: str | None,
-              now: str, note: str | None = None) -> str | None:
-    """盘点: append ``counted − ledger`` as a count_adjust movement (None when they already agree)."""
+              now: str, note: str | None = None) -> str:
+    """盘点: append a count_adjust row asserting ``counted`` at ``now`` (see the module docstring).
+
+    The row is written even when the count agrees with the local ledger: it still absorbs the
+    movements other consoles made before it and have not synced yet. ``delta`` records
+    ``counted − level`` as seen here.
+    """
     if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
         raise StockError("盘点数量必须是不小于 0 的整数", "the counted quantity must be a whole number ≥ 0", "counted")
+    if records.get(conn, "warehouse", warehouse_id) is None:
+        raise StockError("仓库不存在", "no such warehouse", "warehouse_id")
+    if records.get(conn, "supply_item", item_id) is None:
+        raise StockError("物资品目不存在", "no such supply item", "item_id")
     delta = counted - level(conn, warehouse_id, item_id)
-    if delta == 0:
-        return None
-    return record_movement(conn, warehouse_id=warehouse_id, item_id=item_id, delta=delta,
-                           reason="count_adjust", author_id=author_id, now=now,
-                           note=note or f"盘点实有 {counted}")
+    data = {"warehouse_id": warehouse_id, "item_id": item_id, "delta": delta, "reason": "count_adjust",
+            "occurred_at": now, "note": count_note(counted, note or f"盘点实有 {counted}"), "drill": False}
+    return records.create(conn, "stock_movement", data, author_id=author_id, now=now)
 
 
 class StockLedger:
@@ -374,13 +511,12 @@ class StockLedger:
         self.ctx.publish(ChangeSet.of("stock_movement", [mid]))
         return mid
 
-    def stocktake(self, warehouse_id: str, item_id: str, counted: int, note: str | None = None) -> str | None:
-        def run(conn: sa.Connection) -> str | None:
+    def stocktake(self, warehouse_id: str, item_id: str, counted: int, note: str | None = None) -> str:
+        def run(conn: sa.Connection) -> str:
             return stocktake(conn, warehouse_id=warehouse_id, item_id=item_id, counted=counted,
                              author_id=self._author(), now=clock.now_iso(), note=note)
         mid = self.ctx.store.write_sync(run)
-        if mid:
-            self.ctx.publish(ChangeSet.of("stock_movement", [mid]))
+        self.ctx.publish(ChangeSet.of("stock_movement", [mid]))
         return mid
 
     def levels(self, warehouse_id: str | None = None) -> dict[tuple[str, str], int]:

@@ -189,6 +189,33 @@ def test_warehouse_shows_its_stock_and_a_stocktake_appends_the_difference(make_p
     qtbot.waitUntil(lambda: f"{before + 7:,}" in wh.stock_table.item(0, 2).text())
 
 
+def test_a_stocktake_that_agrees_is_still_recorded_as_a_counted_snapshot(make_panel, ctx, qtbot):
+    panel = make_panel()
+    wh = panel.show_library("warehouse")
+    wh.reload()
+    wh.table.selectRow(0)
+    wid = wh.selected_id()
+    wh.stock_table.selectRow(0)
+    dialog = wh.open_movement()
+    dialog.show()
+    assert not dialog.count_hint.isVisible()  # the snapshot hint is for stocktakes only
+    dialog.reason.setCurrentIndex(dialog.reason.findData("count_adjust"))
+    assert dialog.count_hint.isVisible() and "此后" in dialog.count_hint.text()
+    item = dialog.item.currentData()
+    before = ctx.read(stock.level, wid, item)
+    m = table_for("stock_movement")
+    rows = ctx.read(lambda c: c.execute(sa.select(sa.func.count()).select_from(m)).scalar())
+    dialog.quantity.setText(str(before))
+    dialog.note.setText("季度盘点")
+    assert dialog.save() is True
+    newest = ctx.read(lambda c: c.execute(sa.select(m.c.delta, m.c.reason, m.c.note).order_by(
+        sa.literal_column("rowid").desc()).limit(1)).one())
+    assert ctx.read(lambda c: c.execute(sa.select(sa.func.count()).select_from(m)).scalar()) == rows + 1
+    assert newest.delta == 0 and newest.reason == "count_adjust"
+    assert newest.note == f"[count={before}] 季度盘点"
+    assert ctx.read(stock.level, wid, item) == before
+
+
 def test_export_csv_and_xlsx(make_panel, ctx, tmp_path):
     panel = make_panel()
     contacts = panel.show_library("contact")

@@ -10,6 +10,7 @@ from test_stock_seed import seed
 
 from app.services import stock
 from app.services.stock import StockError, StockLedger
+from app.store import records
 from app.store.schema import outbox, table_for
 
 TODAY = dt.date(2026, 5, 1)
@@ -32,7 +33,7 @@ def test_level_is_the_sum_of_movements_and_nothing_is_overwritten(store):
     assert _movements(store) == 4  # four rows, none rewritten
 
 
-def test_stocktake_appends_the_difference_to_the_counted_figure(store):
+def test_stocktake_appends_a_counted_snapshot_with_the_local_difference(store):
     s = seed(store)
     ledger = StockLedger(s.ctx)
     ledger.move(s.wh_a, s.water, 100, "inbound")
@@ -40,9 +41,13 @@ def test_stocktake_appends_the_difference_to_the_counted_figure(store):
     row = store.read(lambda c: c.execute(sa.select(table_for("stock_movement")).where(
         table_for("stock_movement").c.id == mid)).mappings().one())
     assert row["delta"] == -7 and row["reason"] == "count_adjust"
+    assert stock.counted_in(row["reason"], row["note"]) == 93 and row["note"].startswith("[count=93]")
     assert ledger.levels()[(s.wh_a, s.water)] == 93
-    assert ledger.stocktake(s.wh_a, s.water, 93) is None  # already agrees: nothing appended
-    assert _movements(store) == 2
+    # A count that agrees is still recorded (delta 0): it absorbs other consoles' unsynced movements.
+    again = ledger.stocktake(s.wh_a, s.water, 93)
+    assert store.read(stock.level, s.wh_a, s.water) == 93
+    assert store.read(lambda c: records.get(c, "stock_movement", again))["delta"] == 0
+    assert _movements(store) == 3
     with pytest.raises(StockError):
         ledger.stocktake(s.wh_a, s.water, -5)
 

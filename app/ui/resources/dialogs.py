@@ -306,10 +306,15 @@ class MovementDialog(QDialog):
         self.expires.setPlaceholderText("2027-06-30")
         self.note = QLineEdit(objectName="movementNote")
         self.error = _err_label()
+        # A stocktake is a snapshot (app/services/stock.py): say so where the officer types the count.
+        hint = tr("盘点记下此刻的实有数：此前的出入库（含未同步的）都已算在其中，此后的在其上增减。")
+        self.count_hint = QLabel(hint, objectName="movementCountHint", wordWrap=True)
+        self.reason.currentIndexChanged.connect(self._reason_changed)
         form = QFormLayout()
         form.addRow(tr("物资"), self.item)
         form.addRow(tr("类型"), self.reason)
         form.addRow(tr("数量"), self.quantity)
+        form.addRow("", self.count_hint)
         form.addRow("", self.error)
         form.addRow(tr("有效期至"), self.expires)
         form.addRow(tr("备注"), self.note)
@@ -321,6 +326,12 @@ class MovementDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
+        self._reason_changed()
+
+    def _reason_changed(self, *_args) -> None:
+        count = self.reason.currentData() == "count_adjust"
+        self.count_hint.setVisible(count)
+        self.expires.setEnabled(not count)  # a count carries no batch of its own
 
     def save(self) -> bool:
         self.error.clear()
