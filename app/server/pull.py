@@ -23,6 +23,7 @@ with the rest of that revision, in the same snapshot.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -99,6 +100,31 @@ _SQL = {
 }
 
 
+# scope_removed markers (docs/protocol.md "Scope changes"): records that left an org unit of the
+# caller's scope at a revision in (cursor, next_cursor] and whose current unit is outside it.
+# One marker per record, at its latest such move. Only the fixed placeholders are formatted in.
+_MOVES = ("SELECT m.entity, m.id, max(m.rev) FROM scope_move m JOIN record r ON r.entity = m.entity "
+          "AND r.id = m.id WHERE m.rev > {p} AND m.rev <= {p} AND {from_in} AND r.scope_id IS NOT NULL "
+          "AND NOT ({cur_in}) GROUP BY m.entity, m.id ORDER BY max(m.rev), m.entity, m.id")
+_MOVES_SQL = {
+    True: _MOVES.format(p="?", from_in="m.from_scope IN (SELECT value FROM json_each(?))",
+                        cur_in="r.scope_id IN (SELECT value FROM json_each(?))"),
+    False: _MOVES.format(p="%s", from_in="m.from_scope = ANY(%s)", cur_in="r.scope_id = ANY(%s)"),
+}
+
+
+def scope_key(units: frozenset[str] | None) -> str:
+    """A fingerprint of the org units a caller may see: a console resyncs fully when it changes."""
+    if units is None:
+        return "*"
+    return hashlib.sha256("\n".join(sorted(units)).encode()).hexdigest()[:32]
+
+
+def _marker(entity: str, rid: str, rev: int) -> bytes:
+    return json.dumps({"op": "scope_removed", "entity": entity, "id": rid, "rev": rev},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _bytes(value: Any) -> bytes:
     return value.encode() if isinstance(value, str) else bytes(value)
 
@@ -141,10 +167,27 @@ def pull_json(engine: sa.Engine, who: Principal, cursor: int, limit: int) -> byt
             next_cursor = page[-1][0]
         else:  # everything up to the watermark that this caller may see has been sent
             next_cursor = max(cursor, m.current_rev)
+        items = [(r[0], _bytes(r[-1])) for r in page]
+        if units is not None and cursor > 0 and next_cursor > cursor:
+            # A pull from 0 is a full (re)sync: the console drops what the answer lacks anyway.
+            moved = run_sql_raw(conn, _MOVES_SQL[sqlite], (cursor, next_cursor, *scope, *scope))
+            if moved:
+                items = sorted(items + [(rev, _marker(e, rid, rev)) for e, rid, rev in moved],
+                               key=lambda item: item[0])  # stable: the page keeps its order
         tail = json.dumps({"next_cursor": next_cursor, "has_more": has_more, "high_watermark": m.current_rev,
                            "min_valid_cursor": m.min_valid_cursor, "server_epoch": m.server_epoch,
-                           "server_time": now_iso()}, ensure_ascii=False, separators=(",", ":"))
-    return b"".join((b'{"changes":[', b",".join(_bytes(r[-1]) for r in page), b"],", tail[1:].encode()))
+                           "scope_key": scope_key(units), "server_time": now_iso()},
+                          ensure_ascii=False, separators=(",", ":"))
+    return b"".join((b'{"changes":[', b",".join(item for _rev, item in items), b"],", tail[1:].encode()))
+
+
+def run_sql_raw(conn: sa.Connection, sql: str, params: tuple) -> list:
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall()
+    finally:
+        cur.close()
 
 
 def pull(engine: sa.Engine, who: Principal, cursor: int, limit: int) -> dict[str, Any]:

@@ -62,10 +62,11 @@ class Rec:
 class Changes:
     """Writes keyed by row: the value is the row's state after them (last write wins)."""
 
-    __slots__ = ("records", "teams", "dispatches", "stock")
+    __slots__ = ("records", "teams", "dispatches", "stock", "moves")
 
     def __init__(self) -> None:
         self.records: dict[RecordKey, Rec] = {}
+        self.moves: dict[RecordKey, set[str]] = {}  # org units a record left (scope_move rows)
         self.teams: dict[str, str | None] = {}  # team -> active dispatch (None: free)
         self.dispatches: dict[str, str | None] = {}  # dispatch -> team it holds (None: none)
         self.stock: dict[tuple[str, str], int] = {}
@@ -75,6 +76,8 @@ class Changes:
         self.teams.update(other.teams)
         self.dispatches.update(other.dispatches)
         self.stock.update(other.stock)
+        for key, units in other.moves.items():
+            self.moves.setdefault(key, set()).update(units)
 
     def __bool__(self) -> bool:
         return bool(self.records or self.teams or self.dispatches or self.stock)
@@ -105,6 +108,8 @@ _SQLITE_SQL = {
     "free_team": "DELETE FROM active_dispatch WHERE team_id = ?",
     "free_dispatch": "DELETE FROM active_dispatch WHERE dispatch_id = ?",
     "take_slot": "INSERT INTO active_dispatch (team_id, dispatch_id) VALUES (?, ?)",
+    "insert_move": "INSERT INTO scope_move (entity, id, rev, from_scope) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT DO NOTHING",
     "insert_stock": "INSERT INTO stock_balance (warehouse_id, item_id, quantity) VALUES (?, ?, ?)",
     "update_stock": "UPDATE stock_balance SET quantity = ? WHERE warehouse_id = ? AND item_id = ?",
 }
@@ -245,8 +250,11 @@ class BatchState:
         self.layer.records[(entity, rid)] = rec
 
     def update_record(self, entity: str, rid: str, rec: Rec) -> None:
-        if self.record(entity, rid) is None:
+        old = self.record(entity, rid)
+        if old is None:
             raise Violation(f"record {entity}/{rid} missing")
+        if old.scope_id is not None and old.scope_id != rec.scope_id:  # it leaves that org unit
+            self.layer.moves.setdefault((entity, rid), set()).add(old.scope_id)
         self.layer.records[(entity, rid)] = rec
 
     def take_slot(self, team_id: str, dispatch_id: str) -> None:
@@ -299,6 +307,9 @@ class BatchState:
                                 r.created_by, r.updated_by, r.updated_at))
         write_rows(conn, "insert_record", inserts)
         write_rows(conn, "update_record", updates, each_hits_one=True)
+        if ch.moves:
+            write_rows(conn, "insert_move", [(entity, rid, ch.records[(entity, rid)].server_rev, unit)
+                                             for (entity, rid), units in ch.moves.items() for unit in sorted(units)])
         if ch.teams or ch.dispatches:
             # Net effect on active_dispatch: clear every touched row, then write the final pairs.
             write_rows(conn, "free_team", [(t,) for t in ch.teams])

@@ -136,3 +136,15 @@ blob = sa.Table(
     sa.Column("uploaded_by", Id),
     sa.Column("uploaded_at", Time, nullable=False),
 )
+
+# A record leaving an org unit: each (record, revision, unit it left). The pull turns these into
+# ``scope_removed`` markers for consoles whose scope held the unit left but not the record's
+# current unit (docs/protocol.md "Scope changes"). Written with the move, in its transaction.
+scope_move = sa.Table(
+    "scope_move", metadata,
+    sa.Column("entity", sa.String(64), primary_key=True),
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("rev", sa.BigInteger, primary_key=True),
+    sa.Column("from_scope", Id, primary_key=True),
+    sa.Index("ix_scope_move_rev", "rev"),
+)

@@ -70,6 +70,7 @@ class SyncEngine:
     def __init__(self, ctx: Any, transport: T.SyncTransport | None = None):
         self.ctx = ctx
         self.transport = transport or T.SyncTransport(ctx.server_url)
+        self.transport.schema_version = ob.SCHEMA_VERSION
         self.refresh_token: str | None = None
         self._credentials: tuple[str, str] | None = None
         self.status = S.SyncStatus(state=S.SYNCING)
@@ -190,6 +191,7 @@ class SyncEngine:
 
     async def _pull_pages(self) -> str | None:
         state = await self._read(read_state)
+        known_scope = await self._read(pl.stored_scope_key)
         cursor = max(state.get("pull_cursor") or 0, state.get("staging_cursor") or 0)
         start = cursor
         # The next page is requested before the current one is staged, so the network and
@@ -216,6 +218,15 @@ class SyncEngine:
                 if epoch and not state.get("server_epoch"):
                     await self._write(pl.set_epoch, epoch)
                     state["server_epoch"] = epoch
+                key = page.get("scope_key") if isinstance(page, dict) else None
+                if isinstance(key, str) and key != known_scope:
+                    known_scope = key
+                    if await self._write(pl.note_scope, key, state.get("server_epoch")) and cursor:
+                        # The user's scope changed: pull everything again from 0 (outbox kept).
+                        log.warning("sync scope changed; full resync")
+                        cursor = start = 0
+                        ahead = asyncio.ensure_future(self._authed(self.transport.pull, cursor, PAGE_SIZE))
+                        continue
                 # Ask for the next page before checking this one, so the server builds it while
                 # this one is checked and staged (a bad page cancels it: see finally).
                 nxt = page.get("next_cursor") if isinstance(page, dict) else None

@@ -21,6 +21,7 @@ from app.domain.entities import ENTITIES
 from app.domain.validate import is_uuid
 from app.store import index
 from app.store.index import bulk_indexing
+from app.store.kv import kv_get, kv_put
 from app.store.outbox import IN_FLIGHT, PENDING
 from app.store.schema import ENTITY_TABLES, outbox, pull_staging, sync_state
 
@@ -29,6 +30,10 @@ _BOOKKEEPING = ("server_rev", "field_rev", "deleted", "created_at", "updated_at"
 
 _NONE: dict = {}
 _INTS = frozenset({int})  # type() is exact: a bool is not a revision
+
+
+# A change-list item saying the row left this console's scope (docs/protocol.md "Scope changes").
+SCOPE_REMOVED = "scope_removed"
 
 
 class BadPage(ValueError):
@@ -58,6 +63,10 @@ def check_page(page: Any, cursor: int) -> list[Mapping[str, Any]]:
         if not isinstance(rev, int) or isinstance(rev, bool) or rev <= cursor or rev > nxt or rev < last:
             raise BadPage(f"revision {rev!r} out of order (cursor {cursor}, next {nxt})")
         last = rev
+        if "op" in row:
+            if row["op"] != SCOPE_REMOVED:
+                raise BadPage(f"unknown change op {row['op']!r}")
+            continue  # a marker carries nothing more (entity, id and rev are checked above)
         if not isinstance(row.get("deleted", False), bool):
             raise BadPage("deleted is not true or false")
         data = row.get("data", {})
@@ -98,6 +107,8 @@ _UUID_GLOB = "-".join(_HEX * n for n in (8, 4, 4, 4, 12))
 _CHECK_SQL = (  # only the fixed entity names and a fixed pattern are formatted in
     "SELECT j.key, CASE "  # noqa: S608
     "WHEN j.type <> 'object' THEN 'a change is not an object' "
+    "WHEN json_type(j.value, '$.op') IS NOT NULL AND (json_type(j.value, '$.op') IS NOT 'text' "
+    "OR j.value ->> '$.op' IS NOT 'scope_removed') THEN 'unknown change op' "
     f"WHEN json_type(j.value, '$.entity') IS NOT 'text' OR j.value ->> '$.entity' NOT IN ({_ENTITY_NAMES}) "
     "THEN 'unknown entity' "
     "WHEN json_type(j.value, '$.id') IS NOT 'text' OR length(j.value ->> '$.id') <> 36 "
@@ -152,6 +163,10 @@ def stage_page(conn: sa.Connection, changes: Sequence[Mapping[str, Any]], next_c
             raise BadPage(f"the page is not JSON SQLite accepts: {e.orig}") from e
         if bad is not None:
             raise BadPage(f"change {bad[0]}: {bad[1]}")  # the write transaction rolls back
+        # Whether any scope_removed marker waits in staging, so a swap without one never scans
+        # the staged rows for them. (A repeated "op" key is present in both parsers' readings.)
+        if any("op" in row for row in changes) and not kv_get(conn, MARKERS_KEY):
+            kv_put(conn, MARKERS_KEY, True)
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
         staging_cursor=next_cursor, staging_target=target))
     return len(changes)
@@ -187,7 +202,7 @@ def _apply_entity_sql(entity: str) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
     # Only whitelisted table and column names are formatted in; no value is.
     return (f"INSERT INTO {entity} ({', '.join(cols)}) SELECT {', '.join(values)} "  # noqa: S608
-            f"FROM ({_STAGED}) s WHERE s.v ->> '$.entity' = '{entity}' "
+            f"FROM ({_STAGED}) s WHERE s.v ->> '$.entity' = '{entity}' AND s.v ->> '$.op' IS NULL "
             f"ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
@@ -204,15 +219,19 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
             "SELECT j.value ->> '$.entity', j.value ->> '$.id' FROM pull_staging p, jsonb_each(p.data) j "
             "WHERE p.entity = '#page'")):
         touched.setdefault(entity, set()).add(rid)
+    _drop_kept(conn, touched)
     full = conn.execute(sa.select(sync_state.c.pull_cursor).where(sync_state.c.id == 1)).scalar() == 0
     if full:  # merge, not dict.update: that would forget the staged ids of an entity with a dropped row
         for entity, ids in _drop_rows_the_server_no_longer_has(conn).items():
             touched.setdefault(entity, set()).update(ids)
+    markers = bool(kv_get(conn, MARKERS_KEY))
     defer = sum(map(len, touched.values())) > DEFER_INDEX_ROWS
     first = last = None
     with bulk_indexing():
         for entity in touched:
             conn.execute(sa.text(_APPLY_SQL[entity]))
+            if markers:
+                _apply_scope_removed(conn, entity)
             if not ENTITIES[entity].searchable:
                 continue
             # Entries of changed and deleted rows go; live rows without one get a fresh rowid.
@@ -230,7 +249,71 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
         pull_cursor=state, staging_target=None))
     conn.execute(pull_staging.delete())
+    if markers:
+        kv_put(conn, MARKERS_KEY, False)
     return touched
+
+
+# Rows whose latest staged item is a scope_removed marker: no change of the same row at a later
+# revision is staged (pages hold revisions in order, so a later one is a newer state).
+_REMOVED_IDS = (
+    "SELECT j.value ->> '$.id' AS id FROM pull_staging p, jsonb_each(p.data) j "
+    "WHERE p.entity = '#page' AND j.value ->> '$.entity' = :e AND j.value ->> '$.op' = 'scope_removed' "
+    "AND NOT EXISTS (SELECT 1 FROM pull_staging p2, jsonb_each(p2.data) k "
+    "WHERE p2.entity = '#page' AND k.value ->> '$.entity' = :e AND k.value ->> '$.id' = j.value ->> '$.id' "
+    "AND k.value ->> '$.op' IS NULL AND k.value ->> '$.rev' > j.value ->> '$.rev')")
+
+
+MARKERS_KEY = "scope_removed_staged"  # local_kv: true while a staged page holds a marker
+_QUEUED = "(SELECT entity_id FROM outbox WHERE status IN (:pending, :in_flight))"
+KEPT_KEY = "scope_removed_kept"  # local_kv: [entity, id] of rows that left scope with changes queued
+
+
+def _apply_scope_removed(conn: sa.Connection, entity: str) -> None:
+    """Drop the rows that left this console's scope, after the staged upserts of ``entity``.
+
+    A row with queued or in-flight local changes stays for now: those changes go up as usual,
+    the server refuses them (``out_of_scope``) and they are listed as rejected with their
+    content, so the officer's work is never lost unseen. The row is remembered and dropped by
+    the first swap after its changes settled (:func:`_drop_kept`).
+    """
+    params = {"e": entity, "pending": PENDING, "in_flight": IN_FLIGHT}
+    # Only the whitelisted table name is formatted in.
+    kept = [r[0] for r in conn.execute(sa.text(
+        f"SELECT id FROM {entity} WHERE id IN ({_REMOVED_IDS}) AND id IN {_QUEUED}"), params)]  # noqa: S608
+    conn.execute(sa.text(
+        f"DELETE FROM {entity} WHERE id IN ({_REMOVED_IDS}) AND id NOT IN {_QUEUED}"), params)  # noqa: S608
+    if kept:
+        before = kv_get(conn, KEPT_KEY) or []
+        kv_put(conn, KEPT_KEY, sorted({tuple(k) for k in before} | {(entity, rid) for rid in kept}))
+
+
+def _drop_kept(conn: sa.Connection, touched: dict[str, set[str]]) -> None:
+    """Drop the rows kept back from a scope_removed marker whose local changes have all settled.
+
+    Runs before the staged upserts, so a row that came back into scope meanwhile is written again.
+    """
+    kept = kv_get(conn, KEPT_KEY)
+    if not kept:
+        return
+    queued = {(e, i) for e, i in conn.execute(sa.text(
+        "SELECT entity, entity_id FROM outbox WHERE status IN (:pending, :in_flight)"),
+        {"pending": PENDING, "in_flight": IN_FLIGHT})}
+    ready: dict[str, list[str]] = {}
+    still = []
+    for entity, rid in kept:
+        if entity not in ENTITY_TABLES:
+            continue
+        if (entity, rid) in queued:
+            still.append([entity, rid])
+        else:
+            ready.setdefault(entity, []).append(rid)
+    for entity, ids in ready.items():
+        table = ENTITY_TABLES[entity]
+        index.drop_entries(conn, entity, "SELECT value AS id FROM json_each(:ids)", {"ids": json.dumps(ids)})
+        conn.execute(table.delete().where(table.c.id.in_(ids)))
+        touched.setdefault(entity, set()).update(ids)
+    kv_put(conn, KEPT_KEY, still)
 
 
 def _drop_rows_the_server_no_longer_has(conn: sa.Connection) -> dict[str, set[str]]:
@@ -278,3 +361,26 @@ def start_full_resync(conn: sa.Connection, epoch: str) -> None:
     conn.execute(pull_staging.delete())
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
         server_epoch=epoch, pull_cursor=0, staging_cursor=0, staging_target=None))
+
+
+SCOPE_KEY = "sync_scope_key"  # local_kv: the server's fingerprint of the scope this cache holds
+
+
+def stored_scope_key(conn: sa.Connection) -> str | None:
+    value = kv_get(conn, SCOPE_KEY)  # the column is JSON: read back decoded
+    return value if isinstance(value, str) else None
+
+
+def note_scope(conn: sa.Connection, key: str, epoch: str | None) -> bool:
+    """Remember the scope the pulls come from; True when it changed and a full resync began.
+
+    The signed-in user's org unit moved (or the org tree did): rows of units no longer in scope
+    must go, rows of new units come in at revisions the cursor may have passed. A pull from 0
+    does both (:func:`apply_staged` drops confirmed rows the answer lacks; queued changes stay).
+    """
+    before = stored_scope_key(conn)
+    kv_put(conn, SCOPE_KEY, key)
+    if before is None or before == key:
+        return False  # first answer with a key (a new or an upgraded cache): nothing to redo
+    start_full_resync(conn, epoch)
+    return True

@@ -78,6 +78,9 @@ class SyncTransport:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.access_token: str | None = None
+        # The console's record schema, sent with every pull: a server that no longer serves it
+        # answers 426, so a console too old says "update required" even with nothing to push.
+        self.schema_version: int | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -150,7 +153,10 @@ class SyncTransport:
         return self._call("POST", "/sync/push", json=body)
 
     def pull(self, cursor: int, limit: int) -> dict:
-        return self._call("GET", "/sync/pull", params={"cursor": cursor, "limit": limit}, keep_raw=True)
+        params = {"cursor": cursor, "limit": limit}
+        if self.schema_version is not None:
+            params["schema_version"] = self.schema_version
+        return self._call("GET", "/sync/pull", params=params, keep_raw=True)
 
     def device_state(self) -> dict:
         return self._call("GET", "/sync/device-state")

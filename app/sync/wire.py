@@ -173,13 +173,23 @@ class ChangeRow(_Response):
     field_rev: dict[str, int] = Field(default_factory=dict)
 
 
+class ScopeRemoved(_Response):
+    """The row left the caller's scope: drop the local copy (docs/protocol.md "Scope changes")."""
+
+    op: Literal["scope_removed"]
+    entity: str
+    id: str
+    rev: int
+
+
 class PullResponse(_Response):
-    changes: list[ChangeRow]
+    changes: list[ChangeRow | ScopeRemoved]
     next_cursor: int
     has_more: bool
     high_watermark: int
     min_valid_cursor: int = 0
     server_epoch: str
+    scope_key: str | None = None  # fingerprint of the caller's org units; a change means full resync
     server_time: str
 
 

@@ -241,7 +241,7 @@ def _reference_pull(engine: sa.Engine, who: Principal, cursor: int, limit: int) 
         return {"changes": [pull_module.change_row(r) for r in page],
                 "next_cursor": page[-1].server_rev if has_more else max(cursor, m.current_rev),
                 "has_more": has_more, "high_watermark": m.current_rev, "min_valid_cursor": m.min_valid_cursor,
-                "server_epoch": m.server_epoch}
+                "server_epoch": m.server_epoch, "scope_key": pull_module.scope_key(units)}
 
 
 def test_pull_pages_built_by_the_database_equal_pages_built_from_rows(database):
