@@ -203,7 +203,8 @@ async def _relay(ws: WebSocket, queue: asyncio.Queue[int]) -> None:
 
 
 async def _drain(ws: WebSocket) -> None:
-    # Incoming messages are reserved for video signalling (not handled yet); read to see close.
+    # Consoles send nothing here (video signalling has its own socket, app/server/signalling.py);
+    # reading is only how a close is noticed.
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             await ws.receive_text()
