@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.entities import SERVER_OWNED, Entity, Field
+from app.domain.stocktake import counted_in
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +143,7 @@ def _range_rules(ent: Entity, data: Mapping[str, Any]) -> list[Problem]:
     if isinstance(lat, (int, float)) and not -90 <= lat <= 90:
         out.append(Problem("lat", "range", "纬度超出范围", "latitude out of range"))
     # A stocktake asserting a count ("[count=N]" note, app/services/stock.py) may agree with the ledger.
-    counted = data.get("reason") == "count_adjust" and str(data.get("note") or "").startswith("[count=")
+    counted = counted_in(data.get("reason"), data.get("note")) is not None
     if ent.name == "stock_movement" and data.get("delta") == 0 and not counted:
         out.append(Problem("delta", "zero", "数量变化不能为 0", "quantity change cannot be 0"))
     return out

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.domain.entities import APPEND_ONLY, ENTITIES, REFERENCE, Entity
 from app.domain.enums import Role
+from app.domain.stocktake import counted_in
 from app.domain.validate import check_record
 from app.server import policy
 from app.server.auth import Principal
@@ -160,7 +161,11 @@ def _append(tx: Tx, ent: Entity, m: Mutation, row: Any, payload: dict) -> Effect
     _insert(tx, ent, m.entity_id, scope_id, data, m.mutation_id, track_fields=False)
     conflicts: list[policy.Conflict] = []
     if warehouse is not None:
-        balance = _add_stock(tx, data["warehouse_id"], data["item_id"], data["delta"])
+        counted = counted_in(data.get("reason"), data.get("note"))
+        if counted is not None:  # a stocktake states the shelf: the balance is what was counted
+            balance = _set_stock(tx, data["warehouse_id"], data["item_id"], counted)
+        else:
+            balance = _add_stock(tx, data["warehouse_id"], data["item_id"], data["delta"])
         if policy.negative_stock(balance):
             conflicts.append(policy.Conflict(policy.STOCK_NEGATIVE, "delta", {"balance": balance},
                                              data["delta"], True))
@@ -247,6 +252,14 @@ def _warehouse(tx: Tx, data: dict) -> Any:
     if not within(tx.units, wh.scope_id):
         raise Reject("out_of_scope", "无权操作该仓库", "warehouse outside your org unit")
     return wh
+
+
+def _set_stock(tx: Tx, warehouse_id: str, item_id: str, counted: int) -> int:
+    # An approximation of the consoles' rule (newest count + movements after it): the server keeps
+    # one running balance in arrival order, and only warns on a negative one, so a count that
+    # arrives after a movement made before it is taken as the newer truth.
+    tx.st.set_stock(warehouse_id, item_id, counted)
+    return counted
 
 
 def _add_stock(tx: Tx, warehouse_id: str, item_id: str, delta: int) -> int:

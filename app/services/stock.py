@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import threading
 from collections.abc import Iterable
 
@@ -42,6 +41,7 @@ import sqlalchemy as sa
 
 from app.domain import clock
 from app.domain.enums import StockReason
+from app.domain.stocktake import COUNT_PREFIX, count_note, counted_in  # noqa: F401 - part of this module's API
 from app.services.changes import ChangeSet
 from app.services.context import AppContext
 from app.store import records
@@ -111,23 +111,6 @@ class StockAlert:
 
 def _live(m: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(m.c.deleted.is_(False), m.c.drill.isnot(True))
-
-
-COUNT_PREFIX = "[count="
-_COUNT_RE = re.compile(r"\[count=([0-9]+)\]")
-
-
-def count_note(counted: int, note: str | None = None) -> str:
-    """The note of a stocktake row: ``[count=N]`` then the officer's note, if any."""
-    return f"{COUNT_PREFIX}{counted}]" + (f" {note}" if note else "")
-
-
-def counted_in(reason: str | None, note: str | None) -> int | None:
-    """The counted figure a stocktake row asserts, or None for any other row."""
-    if reason != "count_adjust" or not note:
-        return None
-    match = _COUNT_RE.match(note)
-    return int(match.group(1)) if match else None
 
 
 def _event_time(m: sa.Table) -> sa.ColumnElement:
@@ -248,9 +231,9 @@ def _accumulate_snapshots(rows: list, quantity: dict, inbound: dict, batches: di
     pair starts from its count and adds only what came after it).
     """
     anchors: dict[Pair, Anchor] = {}
-    for wid, iid, _delta, _exp, at, count_id, count_note in rows:
+    for wid, iid, _delta, _exp, at, count_id, count_text in rows:
         if count_id is not None:
-            counted = counted_in("count_adjust", count_note)
+            counted = counted_in("count_adjust", count_text)
             key, old = (wid, iid), anchors.get((wid, iid))
             if counted is not None and (old is None or (at or "", count_id) > old[:2]):
                 anchors[key] = (at or "", count_id, counted)

@@ -213,3 +213,27 @@ def test_append_only_entries_insert_once_and_refuse_changes(console):
     assert other["outcome"] == "rejected" and other["code"] == "append_only"
     patch = a.push_one("duty_log_entry", eid, "patch", {"body": "改写"})
     assert patch["code"] == "append_only"
+
+
+def test_a_counted_stocktake_sets_the_servers_balance(console, database):
+    # A stocktake states the shelf ("[count=N]"; its delta is only what that console's ledger
+    # was off by). The server's running balance, which raises the negative-stock warning, is
+    # then the counted figure, whatever was summed before.
+    c = console("officer_s1")
+
+    def move(delta, reason, note=None):
+        data = {"warehouse_id": W.WAREHOUSE1, "item_id": W.ITEM1, "delta": delta, "reason": reason}
+        if note:
+            data["note"] = note
+        return c.push_one("stock_movement", new_id(), "delta", data)
+
+    def balance():
+        with database.engine.connect() as conn:
+            return conn.execute(sa.select(stock_balance.c.quantity).where(
+                stock_balance.c.warehouse_id == W.WAREHOUSE1, stock_balance.c.item_id == W.ITEM1)).scalar()
+
+    assert move(-100, "count_adjust", "[count=400] 盘点实有 400")["outcome"] == "applied"
+    assert balance() == 400
+    assert move(-100, "allocation")["outcome"] == "applied" and balance() == 300
+    assert move(-300, "allocation")["outcome"] == "applied"  # down to zero: no warning
+    assert move(-1, "allocation")["outcome"] == "applied_with_conflict"  # below the count: warned
