@@ -30,3 +30,17 @@ def now_iso() -> str:
 
 def to_beijing(t: dt.datetime) -> dt.datetime:
     return t.astimezone(BEIJING)
+
+
+def parse(value: str | None) -> dt.datetime | None:
+    """A stored ISO-8601 time in Beijing time; a time without offset is taken as Beijing's.
+
+    None when empty or unreadable: callers decide what a missing time means.
+    """
+    if not value:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return to_beijing(t if t.tzinfo else t.replace(tzinfo=BEIJING))

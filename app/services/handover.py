@@ -153,7 +153,7 @@ def open_items(conn: sa.Connection, now: dt.datetime | None = None,
          .where(ins.c.deleted.is_(False), ins.c.status == "open")
          .order_by(sa.func.coalesce(sa.func.julianday(ins.c.due_at), 1e9), ins.c.id))
     for r in conn.execute(q):
-        due = roster.parse_time(r.due_at)
+        due = clock.parse(r.due_at)
         late = due is not None and due <= now
         due_zh = (f" · {'已超期' if late else '限'} {_fmt(due)}") if due else ""
         due_en = (f" · {'overdue since' if late else 'due'} {_fmt(due)}") if due else ""
@@ -189,7 +189,7 @@ def _warning_items(conn: sa.Connection, now: dt.datetime) -> list[HandoverItem]:
          .order_by(sa.case({"red": 0, "orange": 1, "yellow": 2, "blue": 3}, value=w.c.level, else_=4), w.c.id))
     out = []
     for r in conn.execute(q):
-        ends = roster.parse_time(r.valid_to)
+        ends = clock.parse(r.valid_to)
         if ends is not None and ends <= now:
             continue
         level_zh, level_en = _label(WarningLevel, r.level, "zh"), _label(WarningLevel, r.level, "en")
@@ -315,7 +315,7 @@ def seal_handover(conn: sa.Connection, draft: HandoverDraft, *, device_id: str, 
 
     Call only after both signatures verified (``verify_both``).
     """
-    problems = check_handover(conn, draft, roster.parse_time(now))
+    problems = check_handover(conn, draft, clock.parse(now))
     if problems:
         raise ValidationError(problems)
     shift = roster.get_shift(conn, draft.shift_id)
@@ -439,7 +439,7 @@ def kind_label(kind: str, lang: str = "zh") -> str:
 
 
 def _when(text: str | None) -> str:
-    t = roster.parse_time(text)
+    t = clock.parse(text)
     return t.strftime("%Y-%m-%d %H:%M:%S") if t else "—"
 
 

@@ -82,19 +82,9 @@ def org_unit_name(conn: sa.Connection, org_unit_id: str | None) -> str | None:
     return conn.execute(sa.select(org.c.name).where(org.c.id == org_unit_id)).scalar()
 
 
-def _parse(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=clock.BEIJING)
-
-
 def suggested_name(occurred_at: str | None, place: str | None, subtype: str | None) -> str:
     """"M·D + place + type": 11·23越秀北路内涝 (Beijing date of occurrence)."""
-    t = _parse(occurred_at) or clock.now()
+    t = clock.parse(occurred_at) or clock.now()
     t = clock.to_beijing(t)
     return f"{t.month}·{t.day}{(place or '').strip()}{(subtype or '').strip()}"
 
@@ -134,13 +124,13 @@ def check_edit(before: Mapping[str, Any] | None, changes: Mapping[str, Any], *, 
         if changes["status"] not in allowed_statuses(before.get("status") or "reported", role):
             errors.append(Problem("status", "transition", "此状态变更需由带班领导决定",
                                   "only the leader on duty can make this status change"))
-    occurred = _parse(changes.get("occurred_at")) if "occurred_at" in changes else None
+    occurred = clock.parse(changes.get("occurred_at")) if "occurred_at" in changes else None
     if occurred is not None:
         if occurred > now + FUTURE_SLACK:
             questions = [_question("occurred_at", "发生时间在将来，请核实", "the time of occurrence is in the future")]
         else:
             questions = []
-        intake = _parse((before or {}).get("created_at"))
+        intake = clock.parse((before or {}).get("created_at"))
         if intake is not None and occurred > intake + FUTURE_SLACK:
             questions.append(_question("occurred_at", "发生时间晚于接报时间，请核实",
                                        "the time of occurrence is after the incident was reported"))

@@ -20,7 +20,7 @@ from app.domain.validate import Problem, check_record
 from app.services.changes import ChangeSet
 from app.services.context import AppContext
 from app.services.duty_log_writer import append_entry
-from app.services.incidents import FUTURE_SLACK, CheckFailed, NotAllowed, _parse, load_incident
+from app.services.incidents import FUTURE_SLACK, CheckFailed, NotAllowed, load_incident
 from app.store import records
 from app.store.schema import table_for
 
@@ -39,7 +39,7 @@ class InstructionRow:
     closed_at: str | None
 
     def overdue(self, now: dt.datetime) -> bool:
-        due = _parse(self.due_at)
+        due = clock.parse(self.due_at)
         return self.status == "open" and due is not None and due <= now
 
 
@@ -71,12 +71,12 @@ def check_instruction(data: dict[str, Any], intake_at: str | None,
         if not (data.get(name) or "").strip() and not any(p.field == name for p in errors):
             errors.append(Problem(name, "required", zh, en))
     questions: list[Problem] = []
-    given, due = _parse(data.get("given_at")), _parse(data.get("due_at"))
+    given, due = clock.parse(data.get("given_at")), clock.parse(data.get("due_at"))
     if given is not None:
         if given > now + FUTURE_SLACK:
             questions.append(Problem("given_at", "question", "批示时间在将来，请核实",
                                      "the time given is in the future"))
-        intake = _parse(intake_at)
+        intake = clock.parse(intake_at)
         if intake is not None and given < intake - FUTURE_SLACK:
             questions.append(Problem("given_at", "question", "批示时间早于事件接报时间，请核实",
                                      "the instruction is dated before the incident was reported"))

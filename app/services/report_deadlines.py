@@ -32,6 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.domain import clock
 from app.paths import resources_dir, user_data_dir
 from app.store.schema import table_for
 
@@ -83,13 +84,6 @@ def parse_rules(raw: Mapping[str, Any]) -> dict[str, DeadlineRule]:
     return rules
 
 
-def _parse(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    t = dt.datetime.fromisoformat(value)
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-
-
 def reports_due(conn: sa.Connection, rules: Mapping[str, DeadlineRule] | None = None,
                 incident_ids: list[str] | None = None) -> list[ReportDue]:
     """The next report owed by every incident that owes one, soonest first."""
@@ -128,14 +122,14 @@ def reports_due(conn: sa.Connection, rules: Mapping[str, DeadlineRule] | None = 
             continue
         n = r.n or 0
         if r.status == "closed":
-            closed = _parse(r.closed_at) or _parse(r.last_at) or _parse(r.occurred_at)
+            closed = clock.parse(r.closed_at) or clock.parse(r.last_at) or clock.parse(r.occurred_at)
             kind, seq, due = "final", n + 1, closed + dt.timedelta(minutes=rule.final_minutes_after_close)
         elif not r.has_first:
-            start = _parse(r.created_at) or _parse(r.occurred_at)
+            start = clock.parse(r.created_at) or clock.parse(r.occurred_at)
             kind, seq, due = "first", 1, start + dt.timedelta(minutes=rule.first_minutes)
         else:
             kind, seq = "followup", n + 1
-            due = _parse(r.last_at) + dt.timedelta(minutes=rule.followup_every_minutes)
+            due = clock.parse(r.last_at) + dt.timedelta(minutes=rule.followup_every_minutes)
         out.append(ReportDue(r.id, r.title, r.severity, kind, seq, due, bool(r.drill)))
     out.sort(key=lambda d: (d.due_at, d.incident_id))
     return out

@@ -43,7 +43,6 @@ from app.services.incidents import (
     LEADER_ROLES,
     CheckFailed,
     NotAllowed,
-    _parse,
     load_incident,
 )
 from app.services.report_deadlines import ReportDue, reports_due
@@ -116,7 +115,7 @@ class ReportRow:
 
     @property
     def on_time(self) -> bool | None:
-        due, sent = _parse(self.due_at), _parse(self.signed_at or self.submitted_at)
+        due, sent = clock.parse(self.due_at), clock.parse(self.signed_at or self.submitted_at)
         return None if due is None or sent is None or not self.counted else sent <= due
 
 
@@ -241,7 +240,7 @@ def _last_report_at(conn: sa.Connection, incident_id: str) -> str | None:
 
 
 def _hhmm(value: str | None) -> str:
-    t = _parse(value)
+    t = clock.parse(value)
     return clock.to_beijing(t).strftime("%H:%M") if t else ""
 
 
@@ -254,7 +253,7 @@ def _casualty_sentence(inc: dict[str, Any]) -> str:
 
 def first_prefill(conn: sa.Connection, incident_id: str) -> str:
     inc = load_incident(conn, incident_id) or {}
-    t = _parse(inc.get("occurred_at"))
+    t = clock.parse(inc.get("occurred_at"))
     when = clock.to_beijing(t).strftime("%Y年%m月%d日%H:%M许") if t else ""
     summary = (inc.get("summary") or "").strip()
     what = inc.get("subtype") or "突发事件"
@@ -266,14 +265,14 @@ def first_prefill(conn: sa.Connection, incident_id: str) -> str:
 def followup_prefill(conn: sa.Connection, incident_id: str) -> str:
     """A 续报 draft: the current figures, then each log line recorded since the previous report."""
     inc = load_incident(conn, incident_id) or {}
-    since = _parse(_last_report_at(conn, incident_id))
+    since = clock.parse(_last_report_at(conn, incident_id))
     log = table_for("duty_log_entry")
     rows = conn.execute(sa.select(log.c.occurred_at, log.c.kind, log.c.body)
                         .where(log.c.incident_id == incident_id, log.c.deleted.is_(False))
                         .order_by(log.c.occurred_at)).all()
     lines = []
     for r in rows:
-        at = _parse(r.occurred_at)
+        at = clock.parse(r.occurred_at)
         if since is not None and at is not None and at <= since:
             continue
         body = (r.body or "").strip()
@@ -290,7 +289,7 @@ def followup_prefill(conn: sa.Connection, incident_id: str) -> str:
 
 def final_prefill(conn: sa.Connection, incident_id: str) -> str:
     inc = load_incident(conn, incident_id) or {}
-    closed = _parse(inc.get("closed_at"))
+    closed = clock.parse(inc.get("closed_at"))
     when = clock.to_beijing(closed).strftime("%m月%d日%H:%M") if closed else ""
     return (f"关于{inc.get('title', '')}的终报：{inc.get('place') or ''}{inc.get('subtype') or '突发事件'}"
             f"已于{when}处置完毕，{_casualty_sentence(inc)}现场已恢复正常，事件结案。")
@@ -430,7 +429,7 @@ def _paragraphs(text: str) -> str:
 
 
 def _cn_time(value: str | None) -> str:
-    t = _parse(value)
+    t = clock.parse(value)
     return clock.to_beijing(t).strftime("%Y年%m月%d日 %H:%M") if t else "—"
 
 

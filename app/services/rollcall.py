@@ -106,7 +106,7 @@ def describe_seconds(seconds: int | None, lang: str = "zh") -> str:
 def record_rollcall(conn: sa.Connection, draft: RollCallDraft, *, author_id: str | None, device_id: str,
                     now: str, shift_id: str | None = None, org_unit_id: str | None = None) -> str:
     """Append the 守 entry for one roll-call (inside the caller's write transaction); returns its id."""
-    problems = check_rollcall(conn, draft, roster.parse_time(now))
+    problems = check_rollcall(conn, draft, clock.parse(now))
     if problems:
         raise ValidationError(problems)
     assert draft.called_at is not None and draft.answered_at is not None and draft.answered_by
@@ -139,11 +139,11 @@ def recent_rollcalls(conn: sa.Connection, limit: int = 50) -> list[RollCallRow]:
     out = []
     for r in rows:
         d = r.details or {}
-        called = roster.parse_time(r.occurred_at)
+        called = clock.parse(r.occurred_at)
         if isinstance(d.get("rollcall"), dict):
             c = d["rollcall"]
-            out.append(RollCallRow(r.id, roster.parse_time(c.get("called_at")) or called, c.get("caller") or "—",
-                                   c.get("channel"), roster.parse_time(c.get("answered_at")),
+            out.append(RollCallRow(r.id, clock.parse(c.get("called_at")) or called, c.get("caller") or "—",
+                                   c.get("channel"), clock.parse(c.get("answered_at")),
                                    c.get("answered_by_name") or names.get(c.get("answered_by"), "—"),
                                    c.get("response_s"), r.body))
         else:

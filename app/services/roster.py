@@ -86,18 +86,6 @@ class ShiftDraft:
         return data
 
 
-def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return clock.to_beijing(t if t.tzinfo else t.replace(tzinfo=clock.BEIJING))
-
-
-# ---- Reading ---------------------------------------------------------------------------------
-
 def duty_people(conn: sa.Connection) -> list[Person]:
     """Active users who can stand a watch (officers) or lead one (leaders), by role then name."""
     u = table_for("user")
@@ -125,7 +113,7 @@ def _rows(conn: sa.Connection, query) -> list[ShiftRow]:
     names = user_names(conn, sorted(people)) if people else {}
     out = []
     for r in raw:
-        starts, ends = parse_time(r.starts_at), parse_time(r.ends_at)
+        starts, ends = clock.parse(r.starts_at), clock.parse(r.ends_at)
         if starts is None or ends is None:
             continue
         officers = tuple(r.officer_ids or ())

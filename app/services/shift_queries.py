@@ -23,16 +23,6 @@ class ShiftInfo:
     leader_name: str | None
 
 
-def _parse(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return clock.to_beijing(t if t.tzinfo else t.replace(tzinfo=clock.BEIJING))
-
-
 def current_shift(conn: sa.Connection, now: dt.datetime | None = None) -> ShiftInfo | None:
     """The shift on watch now.
 
@@ -51,7 +41,7 @@ def current_shift(conn: sa.Connection, now: dt.datetime | None = None) -> ShiftI
              .order_by(sa.func.julianday(shift.c.starts_at).desc()).limit(50))
     open_now = open_latest = planned_now = None
     for r in conn.execute(query):
-        starts, ends = _parse(r.starts_at), _parse(r.ends_at)
+        starts, ends = clock.parse(r.starts_at), clock.parse(r.ends_at)
         if starts is None or ends is None:
             continue
         info = ShiftInfo(r.id, starts, ends, r.status, r.leader_name)

@@ -39,13 +39,7 @@ class TimelineItem:
 
 
 def _when(value: str | None) -> dt.datetime:
-    if not value:
-        return _FAR_PAST
-    try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return _FAR_PAST
-    return t if t.tzinfo else t.replace(tzinfo=clock.BEIJING)
+    return clock.parse(value) or _FAR_PAST
 
 
 @functools.cache

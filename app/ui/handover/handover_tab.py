@@ -609,7 +609,7 @@ class HandoverTab(QWidget):
     def _fill_history(self) -> None:
         rows = []
         for h in self.history:
-            t = roster.parse_time(h.signed_in_at)
+            t = clock.parse(h.signed_in_at)
             acked = sum(1 for i in h.items if i.get("acknowledged", True))
             rows.append((h.id, [(f"{t:%Y-%m-%d %H:%M}" if t else "—", t.timestamp() if t else 0),
                                 (h.outgoing_name, None), (h.incoming_name, None),
