@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
 from app.services.consultations import CallLogEntry, ConsultationRow, fmt_call_time
@@ -22,14 +24,16 @@ def _hhmm(iso: str | None) -> str:
     return iso[5:16].replace("T", " ")  # MM-DD HH:MM
 
 
-class ConsultationsModel(QAbstractTableModel):
-    HEADERS = (N_("状态"), N_("会商主题"), N_("关联事件"), N_("时间"), N_("参会方"))
+class _ListModel(QAbstractTableModel):
+    """A flat list of rows, with translated headers (subclasses give HEADERS and data)."""
+
+    HEADERS: tuple[str, ...] = ()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.rows: list[ConsultationRow] = []
+        self.rows: list[Any] = []
 
-    def set_rows(self, rows: list[ConsultationRow]) -> None:
+    def set_rows(self, rows: list[Any]) -> None:
         self.beginResetModel()
         self.rows = rows
         self.endResetModel()
@@ -44,6 +48,10 @@ class ConsultationsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return tr(self.HEADERS[section])
         return None
+
+
+class ConsultationsModel(_ListModel):
+    HEADERS = (N_("状态"), N_("会商主题"), N_("关联事件"), N_("时间"), N_("参会方"))
 
     def cell(self, row: ConsultationRow, col: int) -> str:
         if col == 0:
@@ -78,28 +86,8 @@ class ConsultationsModel(QAbstractTableModel):
             yield [self.cell(self.rows[i], c) for c in range(len(self.HEADERS))]
 
 
-class CallLogModel(QAbstractTableModel):
+class CallLogModel(_ListModel):
     HEADERS = (N_("通话时间"), N_("类型"), N_("内容"))
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[CallLogEntry] = []
-
-    def set_rows(self, rows: list[CallLogEntry]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802
-        return len(self.HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return tr(self.HEADERS[section])
-        return None
 
     def cell(self, row: CallLogEntry, col: int) -> str:
         if col == 0:
