@@ -8,7 +8,8 @@ change to the consultation record (app.services.duty_log_writer.append_entry):
 
 each with ``incident_id`` set and ``details`` = {"consultation_id", "call_time_s", "action"},
 ``call_time_s`` being seconds since the call started, so clicking the entry can seek the
-recording to that moment. Attendance (who joined/left when) goes into ``participants``
+recording to that moment (the start line also carries the video room's ``room_secret``, see
+``room_secret``). Attendance (who joined/left when) goes into ``participants``
 (json): ``[{"name", "kind", "ref_id", "events": [{"event": "joined"|"left", "at"}]}]``.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -125,6 +127,31 @@ def call_log(conn: sa.Connection, consultation_id: str) -> list[CallLogEntry]:
     return out
 
 
+def room_secret(conn: sa.Connection, consultation_id: str) -> str | None:
+    """The consultation's video room secret (the LAN relay's room key is derived from it; app/video/signalling.py).
+
+    Written as ``room_secret`` into the details of the start line (``_log``), so every console that has
+    synced the consultation's log has it. The earliest start line wins (a restart writes another secret,
+    ignored), ordered by time then id so every console picks the same one. A consultation started before
+    room secrets existed falls back to fields every console has synced but no URL or log line shows.
+    None: no such consultation here.
+    """
+    t = table_for("duty_log_entry")
+    details = t.c.details
+    q = (sa.select(sa.func.json_extract(details, "$.room_secret"))
+         .where(sa.func.json_extract(details, "$.consultation_id") == consultation_id,
+                sa.func.json_extract(details, "$.action") == "start",
+                sa.func.json_extract(details, "$.room_secret").is_not(None), t.c.deleted.is_(False))
+         .order_by(t.c.occurred_at, t.c.id).limit(1))
+    secret = conn.execute(q).scalar()
+    if secret:
+        return str(secret)
+    row = records.get(conn, "consultation", consultation_id)
+    if row is None:
+        return None
+    return f"legacy|{row.get('created_at') or ''}|{row.get('created_by') or ''}"
+
+
 def incident_title(conn: sa.Connection, incident_id: str) -> str | None:
     row = records.get(conn, "incident", incident_id)
     return row["title"] if row else None
@@ -145,6 +172,8 @@ def _call_time(row: Mapping[str, Any], at: dt.datetime) -> float | None:
 def _log(ctx: AppContext, conn: sa.Connection, row: Mapping[str, Any], *, kind: str, body: str, action: str,
          now: str, call_time_s: float | None, extra: Mapping[str, Any] | None = None) -> str:
     details = {"consultation_id": row["id"], "action": action, "call_time_s": call_time_s}
+    if action == "start":  # the video room's secret, synced with the line (room_secret(), LAN relay room key)
+        details["room_secret"] = secrets.token_hex(16)
     details.update(extra or {})
     return append_entry(conn, kind=kind, body=body, author_id=_author(ctx), device_id=ctx.device_id, now=now,
                         incident_id=row.get("incident_id"), org_unit_id=row.get("org_unit_id"), details=details)

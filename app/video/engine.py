@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import gc
 import logging
+import sys
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -16,9 +18,28 @@ from typing import Any, TypeVar
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# The GIL hand-over interval while media runs (process-wide; CPython's default is 5 ms). The media
+# loop, the feed threads and the encoders run Python between their C calls; a GUI thread that wants
+# the GIL back waits up to one interval per hand-over, and a 5 ms timer tick can lose several in a
+# row. A shorter interval bounds each wait; it costs a little switching, measured as noise next to
+# VP8 (docs/perf/video3.md). None leaves the interpreter's setting alone.
+SWITCH_INTERVAL: float | None = 0.002
+# Freeze the objects the console holds when the first call starts (Qt wrappers, modules, the cache's
+# metadata: ~130 k) out of the cyclic collector's sight. A full (generation 2) collection walks every
+# tracked object with the GIL held: 35–210 ms measured around the 6-tile benchmark, every other thread
+# (the GUI's too) waiting. Frozen objects are never collected, so it is done once per process.
+FREEZE_GC = True
+_frozen = False
+
 
 class MediaEngine:
     def __init__(self, name: str = "media") -> None:
+        global _frozen
+        if SWITCH_INTERVAL is not None and sys.getswitchinterval() > SWITCH_INTERVAL:
+            sys.setswitchinterval(SWITCH_INTERVAL)
+        if FREEZE_GC and not _frozen:
+            _frozen = True
+            gc.freeze()
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)

@@ -26,6 +26,8 @@ from collections.abc import Callable
 import av
 import numpy as np
 
+from app.video.tracks import Converter
+
 log = logging.getLogger(__name__)
 
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -130,7 +132,12 @@ class FeedReader:
                  on_state: Callable[[str, str, dict], None] | None = None,
                  open_timeout: float = 5.0, stall_timeout: float = 5.0, loop_files: bool = True,
                  max_size: tuple[int, int] | None = (960, 540), realtime: bool = True,
-                 position: tuple[float, float] | None = None, backoff: tuple[float, ...] = BACKOFF):
+                 position: tuple[float, float] | None = None, backoff: tuple[float, ...] = BACKOFF,
+                 frame_size: Callable[[str, int, int], tuple[int, int] | None] | None = None,
+                 frame_format: str = "rgb24", frame_wanted: Callable[[str], bool] | None = None):
+        """``frame_size(feed_id, w, h)``: the size to hand frames over at (the tile's), None: ``max_size``;
+        ``frame_format``: "rgb24" (H×W×3) or "bgra" (H×W×4); ``frame_wanted(feed_id)``: False skips
+        converting and handing over that frame (the tile still shows the previous one)."""
         self.feed_id, self.name, self.url = feed_id, name, url
         self.kind = feed_kind(url)
         self.on_frame = on_frame or (lambda fid, rgb: None)
@@ -138,6 +145,10 @@ class FeedReader:
         self.open_timeout, self.stall_timeout = open_timeout, stall_timeout
         self.loop_files = loop_files
         self.max_size = max_size
+        self.frame_size = frame_size
+        self.frame_format = frame_format
+        self.frame_wanted = frame_wanted
+        self._convert = Converter()  # this reader's thread only
         self.realtime = realtime
         self.backoff = backoff
         self.position = position
@@ -232,17 +243,21 @@ class FeedReader:
                     if delay > 0 and self._stop.wait(min(delay, 1.0)):
                         break
                 self.frames += 1
-                self.on_frame(self.feed_id, self._to_rgb(frame))
+                if self.frame_wanted is None or self.frame_wanted(self.feed_id):
+                    self.on_frame(self.feed_id, self._to_rgb(frame))
         finally:
             container.close()
         return got_any
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        size = self.frame_size(self.feed_id, frame.width, frame.height) if self.frame_size is not None else None
+        if size is not None:
+            return self._convert.ndarray(frame, self.frame_format, size[0], size[1])
         if self.max_size and (frame.width > self.max_size[0] or frame.height > self.max_size[1]):
             scale = min(self.max_size[0] / frame.width, self.max_size[1] / frame.height)
             w, h = max(2, int(frame.width * scale) // 2 * 2), max(2, int(frame.height * scale) // 2 * 2)
-            return frame.to_ndarray(format="rgb24", width=w, height=h)
-        return frame.to_ndarray(format="rgb24")
+            return self._convert.ndarray(frame, self.frame_format, w, h)
+        return self._convert.ndarray(frame, self.frame_format)
 
 
 def write_pattern_ts(path: str, name: str, seconds: float = 2.0, fps: int = 25, width: int = 320,

@@ -12,7 +12,7 @@ callbacks, both called on the media thread (the UI turns them into queued Qt sig
 - ``on_audio(peer_id, frame)``: a decoded audio frame (av.AudioFrame) from that peer, for
   the playback mix (app.video.audio.AudioMixer.push);
 - ``on_event(kind, peer_id, detail)``: session/link state changes
-  (``joined``, ``unavailable``, ``peer_joined``, ``peer_left``, ``link_state``,
+  (``joined``, ``unavailable``, ``not_invited``, ``peer_joined``, ``peer_left``, ``link_state``,
   ``audio_only``, ``video_back``, ``left``).
 
 Per link: a bandwidth cap on the VP8 encoder, and a quality watch on the RTCP reports
@@ -37,14 +37,15 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 
 from app.video.devices import open_camera, open_microphone
-from app.video.signalling import SignallingClient
-from app.video.tracks import FeedTrack, GatedTrack, MutableAudio, PatternTrack, SwitchTrack, ToneTrack
+from app.video.signalling import NotInvited, SignallingClient
+from app.video.tracks import Converter, FeedTrack, GatedTrack, MutableAudio, PatternTrack, SwitchTrack, ToneTrack
 
 log = logging.getLogger(__name__)
 
 FrameCallback = Callable[[str, np.ndarray], None]
 EventCallback = Callable[[str, str, dict], None]
 AudioCallback = Callable[[str, av.AudioFrame], None]
+FrameSize = Callable[[str, int, int], "tuple[int, int] | None"]
 
 DEGRADED_LOSS = 0.15  # fraction of packets lost (RTCP receiver report) above which a link is bad
 DEGRADED_RTT = 0.8  # seconds
@@ -107,13 +108,20 @@ class MeshSession:
                  on_event: EventCallback | None = None, on_capture: Callable[[int, float], None] | None = None,
                  watch_interval: float = 1.0, token: str | None = None,
                  frame_wanted: Callable[[str], bool] | None = None, camera: str | None = None,
-                 microphone: str | None = None, on_audio: AudioCallback | None = None, tone_hz: float = 440.0):
-        """``camera`` / ``microphone``: OS devices to try first; the pattern and the tone (``tone_hz``) stand in."""
+                 microphone: str | None = None, on_audio: AudioCallback | None = None, tone_hz: float = 440.0,
+                 room_key: bytes | None = None, frame_size: FrameSize | None = None, frame_format: str = "rgb24"):
+        """``camera`` / ``microphone``: OS devices to try first; the pattern and the tone (``tone_hz``) stand in.
+        ``room_key``: the consultation's key (app.video.signalling.room_key), the proof a LAN relay asks for.
+        ``frame_size(source, w, h)``: the size to hand that source's frames over at (its tile's), or None for
+        ``receive_size`` / as decoded. ``frame_format``: "rgb24" (H×W×3) or "bgra" (H×W×4, what the UI
+        paints without converting)."""
         self.room, self.name = room, name
         self.peer_id = peer_id or uuid.uuid4().hex[:12]
-        self.signalling = SignallingClient(signalling_urls, room, self.peer_id, name, token=token)
+        self.signalling = SignallingClient(signalling_urls, room, self.peer_id, name, token=token, room_key=room_key)
         self.bitrate_cap = bitrate_cap
         self.receive_size = receive_size
+        self.frame_size = frame_size
+        self.frame_format = frame_format
         self.preview_fps = preview_fps
         self.on_frame = on_frame or (lambda peer, rgb: None)
         # False while the GUI still holds an undrawn frame of that source: skip the RGB conversion
@@ -185,6 +193,10 @@ class MeshSession:
         self.state = "connecting"
         try:
             peers = await self.signalling.connect()
+        except NotInvited as e:  # a LAN relay refused our room key: say so, not "video unavailable"
+            self.state = "unavailable"
+            self.on_event("not_invited", self.peer_id, {"error": str(e)})
+            return
         except (ConnectionError, OSError) as e:
             self.state = "unavailable"
             self.on_event("unavailable", self.peer_id, {"error": str(e)})
@@ -303,17 +315,23 @@ class MeshSession:
 
     # -- media -----------------------------------------------------------------------------------------
 
+    def _to_rgb(self, convert: Converter, source: str, frame: av.VideoFrame) -> np.ndarray:
+        """A frame as RGB at the size it will be shown (one libswscale pass: scale and convert together)."""
+        size = self.frame_size(source, frame.width, frame.height) if self.frame_size is not None else None
+        size = size or self.receive_size or (None, None)
+        return convert.ndarray(frame, self.frame_format, size[0], size[1])
+
     async def _consume_video(self, link: Link, track, source: str) -> None:
-        size = {"width": self.receive_size[0], "height": self.receive_size[1]} if self.receive_size else {}
         camera = source == link.peer_id
+        convert = Converter()
         try:
             while True:
                 frame = await track.recv()
                 if camera:
                     link.frames_in += 1
                     link.last_frame_at = time.time()
-                if self.frame_wanted(source):
-                    self.on_frame(source, frame.to_ndarray(format="rgb24", **size))
+                if self.frame_wanted(source):  # convert only frames that will be shown
+                    self.on_frame(source, self._to_rgb(convert, source, frame))
         except MediaStreamError:
             return
         except Exception:
@@ -340,15 +358,14 @@ class MeshSession:
         track = self._relay.subscribe(self.video, buffered=False)
         period = 1.0 / max(1.0, self.preview_fps)
         next_at = 0.0
+        convert = Converter()
         try:
             while True:
                 frame = await track.recv()
                 now = time.time()
-                if now >= next_at:
+                if now >= next_at and self.frame_wanted(self.peer_id):
                     next_at = now + period
-                    size = {"width": self.receive_size[0], "height": self.receive_size[1]} \
-                        if self.receive_size else {}
-                    self.on_frame(self.peer_id, frame.to_ndarray(format="rgb24", **size))
+                    self.on_frame(self.peer_id, self._to_rgb(convert, self.peer_id, frame))
         except MediaStreamError:
             return
 

@@ -46,11 +46,22 @@ _FONT = {ch: np.array([[c == "1" for c in row] for row in rows.split()], dtype=b
          for ch, rows in _GLYPHS.items()}
 
 
+_SCALED: dict[tuple[str, int], np.ndarray] = {}
+
+
+def _glyph(ch: str, scale: int) -> np.ndarray:
+    """One character, padded one column right and scaled (cached: the text is drawn on every frame)."""
+    key = (ch, scale)
+    g = _SCALED.get(key)
+    if g is None:
+        g = np.pad(_FONT.get(ch.upper(), _FONT["?"]), ((0, 0), (0, 1))).repeat(scale, axis=0).repeat(scale, axis=1)
+        _SCALED[key] = g
+    return g
+
+
 def text_mask(text: str, scale: int = 2) -> np.ndarray:
     """A boolean mask of ``text`` in the 5×7 font (unknown characters show as '?')."""
-    glyphs = [_FONT.get(ch.upper(), _FONT["?"]) for ch in text] or [_FONT[" "]]
-    row = np.concatenate([np.pad(g, ((0, 0), (0, 1))) for g in glyphs], axis=1)
-    return row.repeat(scale, axis=0).repeat(scale, axis=1)
+    return np.concatenate([_glyph(ch, scale) for ch in text or " "], axis=1)
 
 
 def colour_for(name: str) -> tuple[int, int, int]:

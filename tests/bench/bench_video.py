@@ -81,10 +81,13 @@ def bench_cpu(seconds: float) -> tuple[float, float, int, int]:
     eng.close()
 
     bare, bare_frames = _bare_aiortc(seconds)
-    return ours, bare / 2, ours_frames, bare_frames
+    same, same_frames = _bare_aiortc(seconds, pattern=True)
+    return ours, bare / 2, ours_frames, bare_frames, same / 2, same_frames
 
 
-def _bare_aiortc(seconds: float) -> tuple[float, int]:
+def _bare_aiortc(seconds: float, pattern: bool = False) -> tuple[float, int]:
+    """Two bare RTCPeerConnections; ``pattern``: sending our moving test pattern, pre-rendered before the
+    window (the same picture for the encoder and decoder as ours, none of our per-frame work)."""
     import fractions
 
     import av
@@ -92,15 +95,24 @@ def _bare_aiortc(seconds: float) -> tuple[float, int]:
     from aiortc import RTCPeerConnection
     from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 
+    from app.video.pattern import PatternMaker
+
+    maker = PatternMaker("A", W, H)
+    prerendered = [av.VideoFrame.from_ndarray(maker.frame(i), format="rgb24").reformat(format="yuv420p").to_ndarray()
+                   for i in range(2 * FPS)] if pattern else []
+
     class Frames(VideoStreamTrack):
         def __init__(self):
             super().__init__()
             rgb = np.full((H, W, 3), 90, dtype=np.uint8)
             self.base = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+            self.n = 0
 
         async def recv(self):
             pts, tb = await self.next_timestamp()
-            frame = av.VideoFrame.from_ndarray(self.base.to_ndarray(), format="yuv420p")
+            self.n += 1
+            data = prerendered[self.n % len(prerendered)] if prerendered else self.base.to_ndarray()
+            frame = av.VideoFrame.from_ndarray(data, format="yuv420p")
             frame.pts, frame.time_base = pts, tb
             return frame
 
@@ -224,7 +236,29 @@ def bench_latency(seconds: float) -> tuple[list[float], list[float]]:
     return lat, base
 
 
-def bench_stall(seconds: float) -> tuple[float, float, float, dict]:
+def _remote_peers(url: str, room: str, key_hex: str) -> int:
+    """``--peers URL ROOM KEY``: two participants in a process of their own (as on other consoles),
+    until stdin closes."""
+    from app.video.engine import MediaEngine, pin_host_addresses
+    from app.video.mesh import MeshSession
+
+    pin_host_addresses(["127.0.0.1"])
+    eng = MediaEngine("bench-peers")
+    sessions = [MeshSession(room=room, name=name, signalling_urls=[url], width=W, height=H, fps=FPS,
+                            room_key=bytes.fromhex(key_hex)) for name in ("P1", "P2")]
+    for s in sessions:
+        eng.run(s.join())
+    print("joined", flush=True)
+    sys.stdin.read()
+    for s in sessions:
+        eng.run(s.leave())
+    eng.close()
+    return 0
+
+
+def bench_stall(seconds: float, peers_in_process: bool = False) -> tuple[float, float, float, dict]:
+    """``peers_in_process``: the two remote participants run in this process too (the first version of
+    this benchmark); by default they run in a child process, as they would on other consoles."""
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -253,9 +287,13 @@ def bench_stall(seconds: float) -> tuple[float, float, float, dict]:
             last[0] = now
         timer = QTimer(interval=5, timeout=tick)
         timer.start()
+        c0, w0 = time.thread_time(), time.perf_counter()
         run_gui(duration)
+        gui_cpu.append(100 * (time.thread_time() - c0) / (time.perf_counter() - w0))
         timer.stop()
         return late
+
+    gui_cpu: list[float] = []  # the GUI thread's own CPU time, % of a core (idle, busy)
 
     idle = probe(seconds)
     with tempfile.TemporaryDirectory() as tmp:
@@ -278,48 +316,79 @@ def bench_stall(seconds: float) -> tuple[float, float, float, dict]:
         panel.refresh()
         panel._join(cid)
         QCoreApplication.processEvents()
-        peers = MediaEngine("bench-peers")
         others = []
         run_gui(0.5)
-        for name in ("P1", "P2"):
-            s = MeshSession(room=cid, name=name, signalling_urls=[panel.call.relay.url()], width=W, height=H,
-                            fps=FPS)
-            peers.run(s.join())
-            others.append(s)
+        from app.video.signalling import room_key
+
+        key = room_key(ctx.read(cs.room_secret, cid), cid)  # the panel's relay admits invitees only
+        child = None
+        if peers_in_process:
+            peers = MediaEngine("bench-peers")
+            for name in ("P1", "P2"):
+                s = MeshSession(room=cid, name=name, signalling_urls=[panel.call.relay.url()], width=W,
+                                height=H, fps=FPS, room_key=key)
+                peers.run(s.join())
+                others.append(s)
+        else:
+            import subprocess
+
+            child = subprocess.Popen([sys.executable, "-m", "tests.bench.bench_video", "--peers",
+                                      panel.call.relay.url(), cid, key.hex()], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+            assert child.stdout.readline().strip() == "joined"
         for i in range(3):
             clip = home / f"feed{i}.ts"
             write_pattern_ts(str(clip), f"FEED{i}", seconds=3, fps=25, width=640, height=360)
             panel.add_feed(f"feed {i}", str(clip))
         run_gui(3)
+        for _ in range(30):  # every tile live before the window (ICE and DTLS take longer on a loaded machine)
+            if len(panel.tiles) >= 6 and all(t.frames for t in panel.tiles.values()):
+                break
+            run_gui(0.5)
         before = {t.name: t.frames for t in panel.tiles.values()}
         busy = probe(seconds)
         frames = {t.name: t.frames - before.get(t.name, 0) for t in panel.tiles.values()}
         for s in others:
             peers.run(s.leave())
-        peers.close()
+        if others:
+            peers.close()
+        if child is not None:
+            child.stdin.close()
+            child.wait(20)
         panel.shutdown()
+        panel.close()
+        panel.deleteLater()  # no refresh of a closed cache from a pending timer
+        run_gui(0.2)
         store.close()
+    frames["GUI thread CPU % (idle/busy)"] = f"{gui_cpu[0]:.1f}/{gui_cpu[1]:.1f}"
+    frames["ticks late > 50 ms (idle/busy)"] = f"{sum(x > 50 for x in idle)}/{sum(x > 50 for x in busy)}"
     return max(busy), percentile(busy, 99), max(idle), frames
 
 
 def main() -> int:
     from app.video.engine import pin_host_addresses
 
+    if len(sys.argv) > 1 and sys.argv[1] == "--peers":
+        return _remote_peers(*sys.argv[2:5])
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
     pin_host_addresses(["127.0.0.1"])
-    ours, bare, of, bf = bench_cpu(seconds)
-    report("CPU per participant, 640x480@30 VP8+Opus", ours, bare, "% core", "bare aiortc")
-    print(f"    frames received in {seconds:g} s: ours {of}, bare {bf} (two streams, 30 fps each)")
+    ours, bare, of, bf, same, sf = bench_cpu(seconds)
+    report("CPU per participant, 640x480@30 VP8+Opus", ours, bare, "% core", "bare aiortc, constant frame")
+    report("CPU per participant, 640x480@30 VP8+Opus", ours, same, "% core", "bare aiortc, same pattern")
+    print(f"    frames received in {seconds:g} s: ours {of}, bare {bf}, bare with the pattern {sf}"
+          " (two streams, 30 fps each)")
     lat, base = bench_latency(seconds)
     report("glass-to-glass latency p50, loopback", percentile(lat, 50), percentile(base, 50), "ms",
            "same hand-over, no network")
     report("glass-to-glass latency p95, loopback", percentile(lat, 95), percentile(base, 95), "ms",
            "same hand-over, no network")
     print(f"    samples: {len(lat)} / {len(base)}")
-    worst, p99, idle, frames = bench_stall(seconds)
-    report("GUI stall, 6 tiles, worst timer lateness", worst, idle, "ms", "same timer, idle")
-    report("GUI stall, 6 tiles, p99 timer lateness", p99, idle, "ms", "same timer, idle (worst)")
-    print(f"    frames painted per tile in {seconds:g} s: {frames}")
+    for in_process in (False, True):
+        where = "peers in this process" if in_process else "peers in another process"
+        worst, p99, idle, frames = bench_stall(seconds, peers_in_process=in_process)
+        report(f"GUI stall, 6 tiles ({where}), worst timer lateness", worst, idle, "ms", "same timer, idle")
+        report(f"GUI stall, 6 tiles ({where}), p99 timer lateness", p99, idle, "ms", "same timer, idle (worst)")
+        print(f"    frames painted per tile in {seconds:g} s: {frames}")
     return 0
 
 

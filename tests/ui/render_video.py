@@ -54,6 +54,7 @@ def main(out: Path) -> int:
     from app.video.engine import MediaEngine, pin_host_addresses
     from app.video.feeds import write_pattern_ts
     from app.video.mesh import MeshSession
+    from app.video.signalling import room_key
 
     out.mkdir(parents=True, exist_ok=True)
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
@@ -87,12 +88,15 @@ def main(out: Path) -> int:
         peers_engine = MediaEngine("peers")
         relay_url = panel.call.relay.url()
         others = []
+        key = room_key(ctx.read(cs.room_secret, cid), cid)  # the invitees' room key (synced with the call)
         for name in ("登峰街应急办", "指挥车", "区三防抢险队"):
             # the far consoles run on their own machines; here they share two cores, so they send less
             s = MeshSession(room=cid, name=name, signalling_urls=[relay_url], label_mask=label_mask(name, 24),
-                            width=320, height=240, fps=15)
+                            width=320, height=240, fps=15, room_key=key)
             peers_engine.run(s.join())
             others.append(s)
+        # someone on the LAN who knows the room id but holds no key: refused, and the call bar says so
+        peers_engine.run(MeshSession(room=cid, name="unknown", signalling_urls=[relay_url]).join())
         clip = home / "drone.ts"
         write_pattern_ts(str(clip), "UAV-01", seconds=4, width=640, height=360)
         panel.add_feed("无人机 1 号", str(clip), position=(113.27, 23.13))

@@ -25,7 +25,7 @@ from app.video.engine import MediaEngine
 from app.video.feeds import FeedReader
 from app.video.mesh import MeshSession
 from app.video.recorder import Recorder, compose_grid
-from app.video.signalling import LanRelay
+from app.video.signalling import LanRelay, room_key
 
 log = logging.getLogger(__name__)
 FEED_REASONS = {"refused": N_("连接被拒绝"), "timeout": N_("无响应"), "ended": N_("流已结束"),
@@ -56,6 +56,7 @@ class CallController(QObject):
     call_state = Signal(str, str)  # state (idle/connecting/joined/unavailable/left), detail
     levels = Signal(object)  # {source id: audio level}, twice a second
     audio_state = Signal(str)  # playing / no_device / stopped (the speaker)
+    join_refused = Signal(str, str, str)  # room, name, address: our LAN relay refused a join without the key
 
     def __init__(self, ctx, settings=None, parent: QObject | None = None, *, width: int = 640, height: int = 480,
                  fps: float = 30):
@@ -88,6 +89,7 @@ class CallController(QObject):
         self.audio = AudioOutput(self.mixer, self)
         self.audio.state_changed.connect(self.audio_state)
         self._leaving = None  # the future of the last session.leave()
+        self.refused_joins = 0
 
     # ---- setup -------------------------------------------------------------------------------
     def _setting(self, key: str, default):
@@ -129,7 +131,8 @@ class CallController(QObject):
             # A known port, so colleagues can list this console as their fallback ("host:47130").
             host = str(self._setting("video_relay_host", "0.0.0.0"))
             for port in (int(self._setting("video_relay_port", LAN_RELAY_PORT)), 0):
-                self.relay = LanRelay(host, port)
+                # only consoles that hold a consultation's room key (synced with it) get into its room
+                self.relay = LanRelay(host, port, room_keys=self._room_key, on_refused=self._refused)
                 try:
                     engine.run(self.relay.start(), timeout=5)
                     break
@@ -146,7 +149,8 @@ class CallController(QObject):
             bitrate_cap=int(self._setting("video_bitrate_cap", 600_000)),
             on_frame=self.bridge.push, on_event=self.bridge.post_event, token=self._token(),
             frame_wanted=self.bridge.wants, camera=self._setting("video_camera", default_camera()),
-            microphone=self._setting("video_microphone", None), on_audio=self._audio_in)
+            microphone=self._setting("video_microphone", None), on_audio=self._audio_in,
+            room_key=self._room_key(consultation_id), frame_size=self.bridge.fit, frame_format="bgra")
         self.audio.start()
         self.state = "connecting"
         self.call_state.emit("connecting", "")
@@ -156,6 +160,19 @@ class CallController(QObject):
                     ref_id=self.ctx.device_id)
         engine.submit(self.session.join())
         self._poll.start()
+
+    def _room_key(self, room: str) -> bytes | None:
+        """Any thread (the relay asks from an executor): the room key of a consultation this console has."""
+        try:
+            secret = self.ctx.read(cs.room_secret, room)
+        except Exception:
+            log.exception("could not read the room secret of %s", room)
+            return None
+        return room_key(secret, room) if secret else None
+
+    def _refused(self, room: str, peer: str, name: str, address: str) -> None:
+        """Media thread: our LAN relay turned away a join without the room key."""
+        self.bridge.post_event("join_refused", peer, {"room": room, "name": name, "address": address})
 
     def _audio_in(self, peer: str, frame) -> None:
         """Media thread: a peer's decoded audio, into the mix (skipped when nothing can play it)."""
@@ -212,6 +229,7 @@ class CallController(QObject):
         self.feed_names[feed_id] = name
         self.tile_added.emit(feed_id, name, "feed")
         reader = FeedReader(feed_id, name, url, position=position, on_frame=self._feed_frame,
+                            frame_size=self._feed_size, frame_format="bgra", frame_wanted=self._feed_wanted,
                             on_state=lambda fid, state, detail: self.bridge.post_event("feed_state", fid,
                                                                                     {"state": state, **detail}))
         self.feeds[feed_id] = reader.start()
@@ -219,6 +237,14 @@ class CallController(QObject):
             self._write(cs.record_attendance, self.ctx, self.consultation_id, name, "joined", kind="feed",
                         ref_id=feed_id)
         return feed_id
+
+    def _feed_size(self, feed_id: str, width: int, height: int) -> tuple[int, int] | None:
+        """Feed thread: decode straight to the tile's size, unless the feed goes into the call too."""
+        return None if self.shared_feed == feed_id else self.bridge.fit(feed_id, width, height)
+
+    def _feed_wanted(self, feed_id: str) -> bool:
+        """Feed thread: convert this frame? (always while it goes into the call; else when the tile takes it)"""
+        return self.shared_feed == feed_id or self.bridge.wants(feed_id)
 
     def _feed_frame(self, feed_id: str, rgb) -> None:
         """Feed thread: to this console's tile, and into the call when this feed is shared."""
@@ -273,6 +299,10 @@ class CallController(QObject):
         if kind == "feed_state":
             self._feed_state(peer, detail)
             return
+        if kind == "join_refused":
+            self.refused_joins += 1
+            self.join_refused.emit(detail.get("room", ""), detail.get("name", ""), detail.get("address", ""))
+            return
         session = self.session
         if session is None:
             return
@@ -283,6 +313,9 @@ class CallController(QObject):
         elif kind == "unavailable":
             self.state = "unavailable"
             self.call_state.emit("unavailable", detail.get("error", ""))
+        elif kind == "not_invited":
+            self.state = "not_invited"
+            self.call_state.emit("not_invited", detail.get("error", ""))
         elif kind == "peer_joined":
             name = detail.get("name", peer)
             if peer not in self.peer_names:

@@ -142,6 +142,11 @@ class VideoPanel(QWidget):
         self.audio_status.setStyleSheet("color:#c0392b;font-weight:bold;")
         self.audio_status.hide()
         self.call.audio_state.connect(self._audio_state)
+        # our LAN relay turned someone away (no room key): said here, and in the console's log
+        self.refused_status = QLabel(objectName="joinRefused", wordWrap=True)
+        self.refused_status.setStyleSheet("background:#fdecea;color:#a93226;padding:4px 8px;font-weight:bold;")
+        self.refused_status.hide()
+        self.call.join_refused.connect(self._join_refused)
         bar = QHBoxLayout()
         for b in (self.btn_layout, self.btn_mute, self.btn_camera, self.btn_record, self.btn_feed, self.btn_share):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -159,6 +164,7 @@ class VideoPanel(QWidget):
         cl.addWidget(self.call_title)
         cl.addWidget(self.banner)
         cl.addLayout(bar)
+        cl.addWidget(self.refused_status)
         cl.addWidget(self.empty_stage, 1)
         cl.addWidget(self.stage, 4)
 
@@ -495,14 +501,30 @@ class VideoPanel(QWidget):
         self.volume.setToolTip(tr("收听音量（所有参会方）；右键或 M 键关闭单个参会方的声音"))
         self.volume.setAccessibleName(tr("收听音量"))
 
+    def _join_refused(self, room: str, name: str, address: str) -> None:
+        self._last_refusal = (name, address)
+        self._show_refusals()
+
+    def _show_refusals(self) -> None:
+        name, address = self._last_refusal
+        last = tr("最近一次：{name}，来自 {addr}").format(name=name or "?", addr=address or "?")
+        self.refused_status.setText(tr("未受邀的入会请求已拒绝（{n} 次）").format(n=self.call.refused_joins)
+                                    + " · " + last)
+        self.refused_status.setToolTip(tr("本席位的局域网信令中继拒绝了没有会商密钥的入会请求") + "。" + last)
+        self.refused_status.show()
+
     def _call_state(self, state: str, detail: str) -> None:
         self._last_call_state = (state, detail)
-        self.banner.setVisible(state == "unavailable")
+        self.banner.setVisible(state in ("unavailable", "not_invited"))
         if state == "unavailable":
             self.banner.setText(tr("视频不可用：信令服务器和局域网席位均无响应。请改用音频或电话会商。")
                                 + "\n" + detail)
+        elif state == "not_invited":
+            self.banner.setText(tr("未受邀：局域网信令中继不认可本席位的会商密钥，拒绝入会。")
+                                + tr("请待会商记录同步到本席位后重试，或改用电话会商。"))
         self.call_status.setText({"connecting": tr("正在连接…"), "joined": tr("已接入会商"),
-                                  "unavailable": tr("视频不可用"), "left": "",
+                                  "unavailable": tr("视频不可用"), "not_invited": tr("入会被拒绝（未受邀）"),
+                                  "left": "",
                                   "signalling_lost": tr("信令中断：已接通的画面继续，新参会方暂不能加入")}
                                  .get(state, ""))
         self._update_actions()
@@ -617,6 +639,8 @@ class VideoPanel(QWidget):
             tile.update()
         if getattr(self, "_last_call_state", None):
             self._call_state(*self._last_call_state)
+        if getattr(self, "_last_refusal", None):
+            self._show_refusals()
         if getattr(self, "last_seek", None) is not None:
             self.player_time.setText(tr("录像位置 {t}").format(t=cs.fmt_call_time(self.last_seek)))
 
