@@ -20,6 +20,16 @@ def _home(args: argparse.Namespace) -> Path:
     return home
 
 
+def _load_device_key(cache: Path, device_id: str) -> None:
+    """The console's Ed25519 key beside the cache, made on first use (app/sync/signing.py)."""
+    from app.sync import signing
+
+    try:
+        signing.install(device_id, signing.DeviceKey.load_or_create(signing.key_path(cache)))
+    except (OSError, ValueError) as e:  # unreadable or foreign key file: sync unsigned, as an old console
+        logging.getLogger(__name__).warning("device key not loaded (%s): pushes go unsigned", e)
+
+
 def open_context(cache: Path, server_url: str | None):
     """Open the cache and build the services (no Qt)."""
     from app.services.changes import ChangeBus
@@ -29,6 +39,7 @@ def open_context(cache: Path, server_url: str | None):
 
     store = Store(cache)
     device_id = store.write_sync(ensure_device)
+    _load_device_key(cache, device_id)
     return AppContext(store=store, bus=ChangeBus(), device_id=device_id, server_url=server_url)
 
 

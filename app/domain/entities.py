@@ -12,6 +12,7 @@ demo generator, so a field exists under one name everywhere (SYNC_PROTOCOL.md
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,15 +57,15 @@ class Entity:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
 
-    @property
+    @functools.cached_property  # frozen: computed once, not per validated record
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 
-    @property
+    @functools.cached_property  # frozen: computed once, not per validated record
     def required(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.required)
 
-    @property
+    @functools.cached_property  # frozen: computed once, not per validated record
     def searchable(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.searchable)
 

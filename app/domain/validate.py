@@ -52,13 +52,24 @@ def parse_time(value: str) -> dt.datetime:
     return t
 
 
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate (UTF-8 cannot encode it); checked in C, not per character."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _storable(value: Any) -> bool:
     """False for what no database column can hold: NUL, lone surrogates, NaN and infinities."""
     stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, str):
-            if "\x00" in v or any("\ud800" <= ch <= "\udfff" for ch in v):
+            if "\x00" in v or not _encodable(v):
                 return False
         elif isinstance(v, float):
             if not math.isfinite(v):

@@ -198,7 +198,11 @@ def _patch(tx: Tx, ent: Entity, m: Mutation, row: Any, payload: dict) -> Effect:
         # value it showed locally; otherwise the refused value would stay on screen for good.
         tx.st.update_record(ent.name, m.entity_id, row.replace(server_rev=tx.rev))
     else:
-        return Effect(row.server_rev, [])  # nothing to change: the record already says so
+        # The values already stand: still a confirmation ("team still on standby at 14:00").
+        # It gets who and when, and this revision, so the console that sent it pulls the
+        # server's updated_by/updated_at back instead of keeping its own for good.
+        tx.st.update_record(ent.name, m.entity_id, row.replace(
+            server_rev=tx.rev, updated_by=tx.who.user_id, updated_at=tx.now))
     return Effect(tx.rev, _raise_conflicts(tx, ent, m, scope_id, merged.conflicts))
 
 

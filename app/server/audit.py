@@ -42,14 +42,21 @@ class AuditChain:
         self.rows: list[tuple] | None = [] if buffered else None
 
     def append(self, **entry: Any) -> None:
-        digest = entry_hash(self.prev, entry)
         if self.rows is None:
+            digest = entry_hash(self.prev, entry)
             self.conn.execute(audit_log.insert().values(
                 **{k: entry.get(k) for k in CHAINED}, prev_hash=self.prev, entry_hash=digest))
         else:
+            # The detail (which holds the payload) is encoded once: its canonical text is both
+            # spliced into the hashed entry and stored, instead of two encodings of it.
             detail = entry.get("detail")
+            detail_text = _canonical(detail)
+            head = {k: entry.get(k) for k in CHAINED}
+            head["detail"] = None  # keys sort as in entry_hash; no other value can hold this text unescaped
+            content = _canonical(head).replace('"detail":null', '"detail":' + detail_text, 1)
+            digest = hashlib.sha256((self.prev + content).encode()).hexdigest()
             self.rows.append((*(entry.get(k) for k in CHAINED[:-1]),
-                              None if detail is None else _store(detail), self.prev, digest))
+                              None if detail is None else detail_text, self.prev, digest))
         self.prev = digest
 
     def flush(self) -> None:

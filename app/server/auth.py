@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from app.domain.enums import Role
-from app.server import tokens
+from app.server import devices, tokens
 from app.server.config import Settings
 from app.server.db import now_iso, reader, run_sql, writer
 from app.server.errors import ApiError
@@ -68,7 +68,7 @@ def _locked(retry_after: float) -> ApiError:
 
 
 def login(engine: sa.Engine, settings: Settings, secret: str, username: str, password: str,
-          device_id: str) -> dict:
+          device_id: str, device_public_key: str | None = None) -> dict:
     now = time.time()
     with reader(engine) as conn:
         acc = conn.execute(sa.select(account).where(account.c.username == username)).first()
@@ -90,11 +90,13 @@ def login(engine: sa.Engine, settings: Settings, secret: str, username: str, pas
         conn.execute(account.update().where(account.c.user_id == acc.user_id)
                      .values(failed_attempts=0, locked_until=None))
         _bind_device(conn, device_id, acc.user_id)
+        devices.enrol(conn, device_id, device_public_key)  # first key sent: stored; another: 403
         refresh = _issue_refresh(conn, settings, acc.user_id, device_id, now)
     return _token_response(settings, secret, acc, device_id, refresh, now)
 
 
-def refresh(engine: sa.Engine, settings: Settings, secret: str, token: str, device_id: str) -> dict:
+def refresh(engine: sa.Engine, settings: Settings, secret: str, token: str, device_id: str,
+            device_public_key: str | None = None) -> dict:
     now = time.time()
     digest = tokens.hash_refresh(token)
     invalid = ApiError(401, "invalid_refresh", "登录已失效，请重新登录 / session expired, sign in again")
@@ -118,6 +120,8 @@ def refresh(engine: sa.Engine, settings: Settings, secret: str, token: str, devi
             acc = conn.execute(sa.select(account).where(account.c.user_id == row.user_id)).first()
             if row.expires_at <= now or acc is None or not acc.active:
                 raise invalid
+            if dev is not None:
+                devices.enrol(conn, device_id, device_public_key)
             conn.execute(refresh_token.update().where(refresh_token.c.token_hash == digest)
                          .values(revoked=True))
             new_refresh = _issue_refresh(conn, settings, acc.user_id, device_id, now)

@@ -5,6 +5,9 @@
     command-desk-server user add USERNAME --role ROLE [--org-unit ID] [--display-name NAME]
                                  (password read from stdin)
     command-desk-server device revoke DEVICE_ID
+    command-desk-server device reset-key DEVICE_ID   (forget its key: it enrols again on next sign-in)
+    command-desk-server org move-user USERNAME --to UNIT_ID
+    command-desk-server org move-record ENTITY RECORD_ID --to UNIT_ID
     command-desk-server export-epoch | rotate-epoch
     command-desk-server purge-tombstones --up-to-rev N
     command-desk-server verify-audit
@@ -23,7 +26,7 @@ import time
 
 from app.server.config import Settings
 
-COMMANDS = ("serve", "init-demo", "user", "device", "export-epoch", "rotate-epoch", "purge-tombstones",
+COMMANDS = ("serve", "init-demo", "user", "device", "org", "export-epoch", "rotate-epoch", "purge-tombstones",
             "verify-audit")
 
 
@@ -53,8 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--display-name", dest="display_name")
     user.add_argument("--phone")
     dev = cmd("device", "manage consoles")
-    dev.add_argument("action", choices=["revoke"])
+    dev.add_argument("action", choices=["revoke", "reset-key"])
     dev.add_argument("device_id")
+    org = sub.add_parser("org", help="move users and records between org units (consoles follow on their "
+                                     "next pull)").add_subparsers(dest="action", required=True)
+    for action, targets, help_text in (
+            ("move-user", ("username",), "give an account another org unit (its consoles resync)"),
+            ("move-record", ("entity", "record_id"), "move one record (e.g. incident ID) to another org unit")):
+        move = org.add_parser(action, help=help_text)
+        for name in targets:
+            move.add_argument(name)
+        move.add_argument("--to", dest="to_unit", required=True, metavar="UNIT_ID", help="the org unit's id")
+        move.add_argument("--database-url", help="SQLAlchemy URL (sqlite:///… or postgresql+psycopg://…)")
     cmd("export-epoch", "print the server epoch (store it beside each backup)")
     cmd("rotate-epoch", "start a new epoch: run after every restore from backup")
     purge = cmd("purge-tombstones", "drop old tombstones and raise the resync horizon")
@@ -131,12 +144,22 @@ def _task(args: argparse.Namespace, engine) -> int:
             "org_unit_id": args.org_unit, "phone": args.phone, "password": password}])
         print(f"created {args.username} ({args.role}) id {made[0]['id']}")
         return 0
+    if args.command == "device" and args.action == "reset-key":
+        from app.server.devices import reset_key
+
+        if not reset_key(engine, args.device_id):
+            print(f"error: no device {args.device_id}", file=sys.stderr)
+            return 1
+        print(f"device key of {args.device_id} reset: it enrols again on its next sign-in")
+        return 0
     if args.command == "device":
         if not maintenance.revoke_device(engine, args.device_id):
             print(f"error: no device {args.device_id}", file=sys.stderr)
             return 1
         print(f"revoked {args.device_id}")
         return 0
+    if args.command == "org":
+        return _org(args, engine)
     if args.command == "export-epoch":
         print(maintenance.current_epoch(engine))
         return 0
@@ -154,6 +177,26 @@ def _task(args: argparse.Namespace, engine) -> int:
         print("audit chain ok" if broken is None else f"audit chain broken at seq {broken}")
         return 0 if broken is None else 1
     raise AssertionError(args.command)
+
+
+def _org(args: argparse.Namespace, engine) -> int:
+    from app.server import maintenance
+
+    try:
+        if args.action == "move-user":
+            what = args.username
+            done = maintenance.move_user(engine, args.username, args.to_unit)
+        else:
+            what = f"{args.entity} {args.record_id}"
+            done = maintenance.move_record(engine, args.entity, args.record_id, args.to_unit)
+    except maintenance.MaintenanceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if done["rev"] is None:
+        print(f"{what} is already in {args.to_unit}: nothing changed")
+    else:
+        print(f"moved {what} from {done['from']} to {done['to']} at rev {done['rev']}")
+    return 0
 
 
 def _read_password() -> str:

@@ -137,6 +137,9 @@ def init_schema(engine: sa.Engine) -> None:
         if not is_sqlite(engine):
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
         metadata.create_all(conn)
+        from app.server.devices import add_missing_columns  # device keys: columns of an older database
+
+        add_missing_columns(conn)
         row = conn.execute(sa.select(sync_meta.c.schema_version)).first()
         if row is None:
             conn.execute(sync_meta.insert().values(

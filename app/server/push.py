@@ -33,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.domain.entities import ENTITIES
+from app.server import devices, quarantine
 from app.server.apply import Reject, Tx, apply_mutation
 from app.server.audit import AuditChain
 from app.server.auth import Principal
@@ -51,9 +52,17 @@ _store = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 SERVER_ERROR = "服务器处理出错，请联系管理员 / server error, contact the administrator"
 
 
+_CHAIN_ONLY = frozenset(("prev_hash", "hash"))  # carried beside the mutation, not part of what it says
+
+
+def canonical(m: Mutation) -> str:
+    """The mutation's canonical text: the ledger's payload hash and the device chain both hash it."""
+    return _canonical(m.model_dump(mode="json", exclude=_CHAIN_ONLY))
+
+
 def payload_sha256(m: Mutation) -> str:
     # Hash the parsed model, not the bytes: key order and whitespace of a retry don't matter.
-    return hashlib.sha256(_canonical(m.model_dump(mode="json")).encode()).hexdigest()
+    return hashlib.sha256(canonical(m).encode()).hexdigest()
 
 
 def _result(m: Mutation, outcome: str, rev: int | None = None, code: str | None = None,
@@ -93,9 +102,10 @@ class _Authors:
     maybe the next shift's. A mutation naming another author is applied under that author's
     account (role and scope as they are now) when that account is active and has signed in
     on this device before (a refresh token was issued to the pair: the only way the console
-    could hold an offline verifier for that officer); otherwise it is rejected as
-    ``author_unverified``: never recorded as the pusher's, never dropped, and listed on the
-    console for a person to resubmit under their own name (SYNC_RESEARCH.md §3.13).
+    could hold an offline verifier for that officer), its role may write and its client_time
+    lies in the device's offline window (devices.doubt). Otherwise it is quarantined
+    (app/server/quarantine.py): never recorded as the pusher's, never dropped, held until a
+    shift leader approves it (applied as its author) or declines it (SYNC_RESEARCH.md §3.13).
     """
 
     def __init__(self, conn: sa.Connection, who: Principal, device_id: str):
@@ -121,11 +131,8 @@ class _Authors:
         return Principal(acc.user_id, acc.username, acc.name, acc.role, acc.org_unit_id, self.device_id)
 
 
-def _unverified(m: Mutation) -> dict:
-    return _result(m, "rejected", code="author_unverified",
-                   message="该变更的录入人未在本终端登录过，未予记录；请核对后以本人名义重新提交 / "
-                           "the author of this change has never signed in on this console: not recorded; "
-                           "check it and resubmit it under your own name")
+def _held(m: Mutation, code: str) -> dict:
+    return _result(m, "quarantined", code=code, message=quarantine.MESSAGES[code])
 
 
 class _Replay(Exception):
@@ -188,20 +195,29 @@ def _prefetch(st: BatchState, ordered: Sequence[Mutation]) -> None:
 
 
 def push_batch(engine: sa.Engine, who: Principal, device_id: str, mutations: Sequence[Mutation],
-               *, via: str = "push", actor_id: str | None = None) -> dict[str, Any]:
+               *, via: str = "push", actor_id: str | None = None, batch_sig: str | None = None) -> dict[str, Any]:
     """Apply a batch; returns the push response body (without epoch/time) and the new rev."""
     ordered = sorted(mutations, key=lambda m: m.device_seq)
-    hashes = [payload_sha256(m) for m in ordered]
+    texts = [canonical(m) for m in ordered]
+    hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     try:
-        return _push(engine, who, device_id, ordered, hashes, via, actor_id, careful=False)
-    except _Replay as replay:
-        log.warning("push of device %s replayed mutation by mutation (%s: %r)", device_id, replay,
-                    replay.__cause__)
-        return _push(engine, who, device_id, ordered, hashes, via, actor_id, careful=True)
+        try:
+            return _push(engine, who, device_id, ordered, hashes, via, actor_id, careful=False, texts=texts,
+                         batch_sig=batch_sig)
+        except _Replay as replay:
+            log.warning("push of device %s replayed mutation by mutation (%s: %r)", device_id, replay,
+                        replay.__cause__)
+            return _push(engine, who, device_id, ordered, hashes, via, actor_id, careful=True, texts=texts,
+                         batch_sig=batch_sig)
+    except ApiError as refused:
+        if refused.code in devices.REFUSALS:  # rolled back: only the audit row remains
+            devices.audit_refusal(engine, actor_id or who.user_id, device_id, refused, ordered, via)
+        raise
 
 
 def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[Mutation], hashes: list[str],
-          via: str, actor_id: str | None, *, careful: bool) -> dict[str, Any]:
+          via: str, actor_id: str | None, *, careful: bool, texts: list[str] | None = None,
+          batch_sig: str | None = None) -> dict[str, Any]:
     results: list[dict] = []
     answered: list[Mutation] = []
     stop: ApiError | None = None
@@ -209,11 +225,18 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
         trans = conn.begin()
         try:
             rev, epoch = allocate(conn)
-            dev = run_sql(conn, "SELECT last_device_seq, revoked_at FROM device WHERE device_id = ?",
-                          (device_id,)).first()
+            dev = run_sql(conn, "SELECT last_device_seq, revoked_at, public_key, last_hash FROM device "
+                                "WHERE device_id = ?", (device_id,)).first()
             if dev is None or dev.revoked_at is not None:
                 raise ApiError(403, "device_revoked", "终端未登记或已停用 / device unknown or revoked")
             last = dev.last_device_seq
+            chain = None
+            if dev.public_key is not None:  # enrolled: signed batches, an unbroken chain (devices.py)
+                chain = devices.ChainGuard(device_id, dev.public_key, dev.last_hash,
+                                           require_signature=via == "push")
+                chain.check_signature(ordered, batch_sig)
+                texts = texts or [canonical(m) for m in ordered]
+            held: list[dict] = []
             st = BatchState(conn)
             tx = Tx(st, rev, now_iso(), who, device_id, allowed_units(conn, who.role, who.org_unit_id))
             known = _ledger(st, device_id, [m.mutation_id for m in ordered])
@@ -221,7 +244,7 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
             _prefetch(st, ordered)
             ledger_rows: list[tuple] = []
             audit: AuditChain | None = None
-            for m, sha in zip(ordered, hashes, strict=True):
+            for i, (m, sha) in enumerate(zip(ordered, hashes, strict=True)):
                 seen = known.get(m.mutation_id)
                 if seen is not None:
                     if seen[0] != sha:
@@ -237,9 +260,14 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
                                     f"变更序号不连续，应为 {last + 1} / expected device_seq {last + 1}, "
                                     f"got {m.device_seq}", expected_device_seq=last + 1)
                     break
+                if chain is not None:
+                    chain.take(m, texts[i])
                 author = authors.of(m)
-                if author is None:
-                    result = _unverified(m)
+                doubt = "author_unverified" if author is None else (
+                    None if author is who else devices.doubt(m, author.role))
+                if doubt is not None:  # held for a shift leader, nothing written (quarantine.py)
+                    result = _held(m, doubt)
+                    held.append(quarantine.held_row(st, who, device_id, m, doubt, tx.now))
                     author = who
                 elif author is who:
                     result = _apply_one(tx, m, careful)
@@ -267,8 +295,13 @@ def _push(engine: sa.Engine, who: Principal, device_id: str, ordered: Sequence[M
                 st.flush()
                 write_rows(conn, "insert_ledger", ledger_rows)
                 audit.flush()
-                run_sql(conn, "UPDATE device SET last_device_seq = ?, last_seen = ? WHERE device_id = ?",
-                        (last, tx.now, device_id))
+                quarantine.write_held(conn, held)
+                if chain is not None and chain.moved:
+                    run_sql(conn, "UPDATE device SET last_device_seq = ?, last_seen = ?, last_hash = ? "
+                                  "WHERE device_id = ?", (last, tx.now, chain.head, device_id))
+                else:
+                    run_sql(conn, "UPDATE device SET last_device_seq = ?, last_seen = ? WHERE device_id = ?",
+                            (last, tx.now, device_id))
                 trans.commit()
                 wrote, current_rev = rev, rev
             else:  # only replays: give the revision back, nothing changed

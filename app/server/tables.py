@@ -71,6 +71,11 @@ device = sa.Table(
     sa.Column("first_seen", Time, nullable=False),
     sa.Column("last_seen", Time, nullable=False),
     sa.Column("revoked_at", Time),
+    # Device signatures (app/server/devices.py). Added to an existing database by
+    # devices.add_missing_columns at start-up (create_all does not alter tables).
+    sa.Column("public_key", sa.String(64)),  # Ed25519, raw 32 bytes in base64; NULL = not enrolled
+    sa.Column("key_enrolled_at", Time),
+    sa.Column("last_hash", sa.String(64)),  # hash of the last mutation taken from its chain
 )
 
 processed_mutation = sa.Table(
@@ -147,4 +152,23 @@ scope_move = sa.Table(
     sa.Column("rev", sa.BigInteger, primary_key=True),
     sa.Column("from_scope", Id, primary_key=True),
     sa.Index("ix_scope_move_rev", "rev"),
+)
+
+# Mutations held for a shift leader (app/server/quarantine.py). The ledger row of each says
+# ``quarantined`` until a leader approves (the ledger then holds the real outcome) or declines.
+quarantine = sa.Table(
+    "quarantine", metadata,
+    sa.Column("device_id", Id, primary_key=True),
+    sa.Column("mutation_id", Id, primary_key=True),
+    sa.Column("device_seq", sa.BigInteger, nullable=False),
+    sa.Column("mutation", Json, nullable=False),  # the wire mutation, as pushed
+    sa.Column("author_id", Id),  # the officer the mutation names
+    sa.Column("pushed_by", Id, nullable=False),  # whose token pushed it
+    sa.Column("scope_id", Id),  # the org unit it would be written in (who may decide)
+    sa.Column("code", sa.String(32), nullable=False),  # wire.QUARANTINE_CODES
+    sa.Column("received_at", Time, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # held | approved | declined
+    sa.Column("decided_by", Id),
+    sa.Column("decided_at", Time),
+    sa.Index("ix_quarantine_status", "status"),
 )

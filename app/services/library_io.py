@@ -363,6 +363,7 @@ def bulk_create(conn: sa.Connection, entity_name: str, rows: Sequence[dict[str, 
             conn.execute(table.insert(), [{k: r.get(k) for k in keys} for r in recs])
             conn.execute(outbox.insert(), muts)
         index_entity_rows(conn, entity_name)
+    ob.rechain(conn)  # link the rows into the device's hash chain now, not on every push batch
     _tick(progress, cancel, total, total)
     return ids
 

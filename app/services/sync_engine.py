@@ -136,54 +136,90 @@ class SyncEngine:
             self._set(state=S.SYNCED, offline_since=None, message="", last_pull_ok=now)
 
     async def _push_all(self) -> None:
+        """Send the outbox in batches, in device_seq order.
+
+        Pipelined without reordering: batch k+1 is read from the outbox while batch k is on the
+        wire, and k's verdicts are stored while k+1 is on the wire. Batch k+1 is only sent after
+        the server has answered all of k, so the server still sees one batch at a time.
+        """
         last_gap = None
-        while True:
-            batch = await self._read(ob.next_batch, PUSH_BATCH)
-            if not batch:
-                return
-            body = {"device_id": self.ctx.device_id, "schema_version": ob.SCHEMA_VERSION,
-                    "mutations": [ob.to_wire(m) for m in batch]}
-            try:
-                answer = await self._authed(self.transport.push, body)
-            except T.SequenceGap as gap:
-                if gap.expected == last_gap:
-                    raise  # re-sent from there and still refused: stop the round, retry after a pause
-                last_gap = gap.expected
-                # The server lost or never saw earlier mutations (e.g. restored from backup):
-                # queue again everything from the sequence it expects.
-                requeued = await self._write(ob.requeue_from, gap.expected)
-                if not requeued:  # nothing here can fill the gap: say so loudly (SYNC_RESEARCH.md §4 T6)
-                    alarm = (f"数据缺失警报：服务器等待变更序号 {gap.expected}，本机已没有该变更 / "
-                             f"data-loss alarm: the server expects device_seq {gap.expected}, "
-                             "which this console no longer holds")
-                    log.error(alarm)
-                    raise T.SequenceGap(gap.expected, alarm) from gap
-                continue
-            results = answer.get("results") if isinstance(answer, dict) else None
-            if not isinstance(results, list):
-                raise T.BadResponse("push answer has no results")
-            # Only verdicts on what was sent count: an answer that settles none of it must not
-            # have the loop send the same batch again and again.
-            by_id = {r["mutation_id"]: r for r in results
-                     if isinstance(r, dict) and isinstance(r.get("mutation_id"), str)}
-            answered = [by_id[m["mutation_id"]] for m in batch if m["mutation_id"] in by_id]
-            settled = await self._write(ob.record_results, answered, clock.now_iso())
-            self._set(last_push_ok=clock.now())
-            if settled:  # pending marks and the outbox list move with the push, not the next pull
-                self.ctx.publish(ChangeSet.of("outbox", [m["mutation_id"] for m in answered], origin="sync"))
-                # A refused change was replaced by the server's record (ob.restore_rejected): show it.
-                refused = {r["mutation_id"] for r in answered
-                           if r.get("outcome") == "rejected" and isinstance(r.get("current"), dict)}
-                restored: dict[str, list[str]] = {}
-                for m in batch:
-                    if m["mutation_id"] in refused:
-                        restored.setdefault(m["entity"], []).append(m["entity_id"])
-                for entity, ids in restored.items():
-                    self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
-            if settled < len(batch):
-                if not settled:
-                    raise T.BadResponse("push answer settles none of the mutations sent")
-                return  # the server stopped early; the rest goes next round
+        recording: tuple[asyncio.Future, list[dict], list[dict]] | None = None
+        batch = await self._read(ob.next_batch, PUSH_BATCH)
+        try:
+            while batch:
+                sending = asyncio.ensure_future(self._authed(self.transport.push, self._push_body(batch)))
+                ahead = asyncio.ensure_future(self._read(ob.next_batch, PUSH_BATCH, batch[-1]["device_seq"]))
+                if recording is not None:
+                    done, recording = recording, None
+                    await self._recorded(*done)
+                try:
+                    answer = await sending
+                except T.SequenceGap as gap:
+                    await ahead
+                    if gap.expected == last_gap:
+                        raise  # re-sent from there and still refused: stop the round, retry after a pause
+                    last_gap = gap.expected
+                    # The server lost or never saw earlier mutations (e.g. restored from backup):
+                    # queue again everything from the sequence it expects.
+                    requeued = await self._write(ob.requeue_from, gap.expected)
+                    if not requeued:  # nothing here can fill the gap: say so loudly (SYNC_RESEARCH.md §4 T6)
+                        alarm = (f"数据缺失警报：服务器等待变更序号 {gap.expected}，本机已没有该变更 / "
+                                 f"data-loss alarm: the server expects device_seq {gap.expected}, "
+                                 "which this console no longer holds")
+                        log.error(alarm)
+                        raise T.SequenceGap(gap.expected, alarm) from gap
+                    batch = await self._read(ob.next_batch, PUSH_BATCH)
+                    continue
+                except BaseException:
+                    ahead.cancel()
+                    raise
+                results = answer.get("results") if isinstance(answer, dict) else None
+                if not isinstance(results, list):
+                    ahead.cancel()
+                    raise T.BadResponse("push answer has no results")
+                # Only verdicts on what was sent count: an answer that settles none of it must not
+                # have the loop send the same batch again and again.
+                by_id = {r["mutation_id"]: r for r in results
+                         if isinstance(r, dict) and isinstance(r.get("mutation_id"), str)}
+                answered = [by_id[m["mutation_id"]] for m in batch if m["mutation_id"] in by_id]
+                storing = asyncio.ensure_future(self._write(ob.record_results, answered, clock.now_iso()))
+                complete = len(answered) == len(batch) and all(r.get("outcome") in ob.TERMINAL for r in answered)
+                if not complete:  # the server stopped early; the rest goes next round
+                    ahead.cancel()
+                    settled = await self._recorded(storing, batch, answered)
+                    if not settled:
+                        raise T.BadResponse("push answer settles none of the mutations sent")
+                    return
+                recording = (storing, batch, answered)
+                batch = await ahead
+                if not batch:  # look once more after the verdicts: the officer may have typed meanwhile
+                    done, recording = recording, None
+                    await self._recorded(*done)
+                    batch = await self._read(ob.next_batch, PUSH_BATCH)
+        finally:
+            if recording is not None:
+                await self._recorded(*recording)
+
+    def _push_body(self, batch: list[dict]) -> dict:
+        return {"device_id": self.ctx.device_id, "schema_version": ob.SCHEMA_VERSION,
+                "mutations": [ob.to_wire(m) for m in batch]}
+
+    async def _recorded(self, storing: asyncio.Future, batch: list[dict], answered: list[dict]) -> int:
+        """Wait for a batch's verdicts to be stored, then show them; returns how many settled."""
+        settled = await storing
+        self._set(last_push_ok=clock.now())
+        if settled:  # pending marks and the outbox list move with the push, not the next pull
+            self.ctx.publish(ChangeSet.of("outbox", [m["mutation_id"] for m in answered], origin="sync"))
+            # A refused change was replaced by the server's record (ob.restore_rejected): show it.
+            refused = {r["mutation_id"] for r in answered
+                       if r.get("outcome") == "rejected" and isinstance(r.get("current"), dict)}
+            restored: dict[str, list[str]] = {}
+            for m in batch:
+                if m["mutation_id"] in refused:
+                    restored.setdefault(m["entity"], []).append(m["entity_id"])
+            for entity, ids in restored.items():
+                self.ctx.publish(ChangeSet.of(entity, ids, origin="sync"))
+        return settled
 
     async def _pull_all(self) -> str | None:
         with cyclic_gc_paused():
@@ -366,6 +402,10 @@ class SyncEngine:
                 await self.sync_once()
                 backoff = 1.0
                 await self.index_backlog()
+            except T.RateLimited as e:  # online, asked to slow down: wait as told, no doubling
+                self._set(message=f"服务器繁忙，{e.retry_after:.0f} 秒后继续同步 / "
+                                  f"server busy, sync resumes in {e.retry_after:.0f} s")
+                wait = min(max(e.retry_after, 1.0), MAX_BACKOFF_S)
             except T.Offline as e:
                 self._set(state=S.OFFLINE, offline_since=self.status.offline_since or clock.now(),
                           message=str(e))

@@ -73,14 +73,20 @@ def drop_entries(conn: sa.Connection, entity: str, ids_sql: str, params: dict[st
     conn.execute(sa.text(f"DELETE FROM search_ref WHERE rowid IN ({stale})"), p)  # noqa: S608
 
 
-def add_refs(conn: sa.Connection, entity: str) -> tuple[int, int]:
-    """Give every live row of ``entity`` without one a search_ref row; returns the new rowid range."""
+def add_refs(conn: sa.Connection, entity: str, ids_sql: str | None = None,
+             params: dict[str, Any] | None = None) -> tuple[int, int]:
+    """Give every live row of ``entity`` without one a search_ref row; returns the new rowid range.
+
+    ``ids_sql`` (selecting ``id``) limits the look to those rows: a pull of ten changes then
+    probes ten rows, not every row of a million-row table.
+    """
     start = conn.execute(sa.text("SELECT coalesce(max(rowid), 0) FROM search_ref")).scalar()
     if ENTITIES[entity].searchable:
+        rows = f"{entity} t" if ids_sql is None else f"({ids_sql}) s JOIN {entity} t ON t.id = s.id"
         conn.execute(sa.text(
-            f"INSERT INTO search_ref (entity, ref_id) SELECT :e, t.id FROM {entity} t "  # noqa: S608
+            f"INSERT INTO search_ref (entity, ref_id) SELECT :e, t.id FROM {rows} "  # noqa: S608
             f"WHERE NOT t.deleted AND NOT EXISTS (SELECT 1 FROM search_ref r "
-            f"WHERE r.entity = :e AND r.ref_id = t.id)"), {"e": entity})
+            f"WHERE r.entity = :e AND r.ref_id = t.id)"), dict(params or {}, e=entity))
     end = conn.execute(sa.text("SELECT coalesce(max(rowid), 0) FROM search_ref")).scalar()
     return start, end
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 # The newest revision in db/console/versions (tests/unit/test_migrations.py checks it).
-HEAD = "0004"
+HEAD = "0005"
 
 
 def current_fast(connection: sa.Connection) -> str | None:

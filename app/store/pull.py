@@ -93,8 +93,13 @@ PAGE = "#page"
 _STAGED = (
     "SELECT j.value AS v FROM pull_staging p, jsonb_each(p.data) j "
     "WHERE p.entity = '#page' ORDER BY p.id")
-_STAGED_IDS = (
-    "SELECT j.value ->> '$.id' AS id FROM pull_staging p, jsonb_each(p.data) j "
+# The same, over only the pages that hold the entity (``:pages``, a JSON array of page keys):
+# a few hundred reference rows need not walk a 100,000-row pull once per entity.
+_STAGED_IN_PAGES = (
+    "SELECT j.value AS v FROM pull_staging p, jsonb_each(p.data) j "
+    "WHERE p.entity = '#page' AND p.id IN (SELECT value FROM json_each(:pages)) ORDER BY p.id")
+_STAGED_IDS = (  # DISTINCT: a row staged by an interrupted round and again by this one is one row
+    "SELECT DISTINCT j.value ->> '$.id' AS id FROM pull_staging p, jsonb_each(p.data) j "
     "WHERE p.entity = '#page' AND j.value ->> '$.entity' = :e")
 
 _ENTITY_NAMES = ", ".join("'" + name + "'" for name in ENTITIES)  # fixed identifiers, no user text
@@ -202,7 +207,7 @@ def _apply_entity_sql(entity: str) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
     # Only whitelisted table and column names are formatted in; no value is.
     return (f"INSERT INTO {entity} ({', '.join(cols)}) SELECT {', '.join(values)} "  # noqa: S608
-            f"FROM ({_STAGED}) s WHERE s.v ->> '$.entity' = '{entity}' AND s.v ->> '$.op' IS NULL "
+            f"FROM ({_STAGED_IN_PAGES}) s WHERE s.v ->> '$.entity' = '{entity}' AND s.v ->> '$.op' IS NULL "
             f"ON CONFLICT (id) DO UPDATE SET {updates}")
 
 
@@ -212,31 +217,52 @@ _APPLY_SQL = {name: _apply_entity_sql(name) for name in ENTITY_TABLES}
 DEFER_INDEX_ROWS = 5000
 
 
+# Above this many staged rows of one entity the swap reports "any row of it" instead of the
+# ids: a million ids held as Python strings cost ~130 MB, and publishing them stalled the GUI.
+PUBLISH_IDS_MAX = 5000
+
+
 def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
-    """Copy staging into the entity tables, rebase pending local changes, move the cursor."""
-    touched: dict[str, set[str]] = {}
-    for entity, rid in conn.execute(sa.text(
-            "SELECT j.value ->> '$.entity', j.value ->> '$.id' FROM pull_staging p, jsonb_each(p.data) j "
-            "WHERE p.entity = '#page'")):
-        touched.setdefault(entity, set()).add(rid)
-    _drop_kept(conn, touched)
+    """Copy staging into the entity tables, rebase pending local changes, move the cursor.
+
+    Returns the touched ids per entity; an empty set means "any row" (a large pull).
+    """
+    counts: dict[str, int] = {}
+    pages: dict[str, set[str]] = {}  # entity -> keys of the staged pages that hold it
+    for entity, page, n in conn.execute(sa.text(
+            "SELECT j.value ->> '$.entity', p.id, count(*) FROM pull_staging p, jsonb_each(p.data) j "
+            "WHERE p.entity = '#page' GROUP BY 1, 2")):
+        counts[entity] = counts.get(entity, 0) + n
+        pages.setdefault(entity, set()).add(page)
+    few = [e for e, n in counts.items() if n <= PUBLISH_IDS_MAX]
+    touched: dict[str, set[str]] = {e: set() for e in counts}
+    if few:
+        for entity, rid in conn.execute(sa.text(
+                "SELECT j.value ->> '$.entity', j.value ->> '$.id' FROM pull_staging p, jsonb_each(p.data) j "
+                "WHERE p.entity = '#page' AND j.value ->> '$.entity' IN (SELECT value FROM json_each(:few))"),
+                {"few": json.dumps(few)}):
+            touched[entity].add(rid)
+    also: dict[str, set[str]] = {}  # rows dropped here, beside the staged ones
+    _drop_kept(conn, also)
     full = conn.execute(sa.select(sync_state.c.pull_cursor).where(sync_state.c.id == 1)).scalar() == 0
     if full:  # merge, not dict.update: that would forget the staged ids of an entity with a dropped row
         for entity, ids in _drop_rows_the_server_no_longer_has(conn).items():
-            touched.setdefault(entity, set()).update(ids)
+            also.setdefault(entity, set()).update(ids)
     markers = bool(kv_get(conn, MARKERS_KEY))
-    defer = sum(map(len, touched.values())) > DEFER_INDEX_ROWS
+    defer = sum(counts.values()) > DEFER_INDEX_ROWS
     first = last = None
     with bulk_indexing():
-        for entity in touched:
-            conn.execute(sa.text(_APPLY_SQL[entity]))
+        for entity in counts.keys() | also.keys():
+            conn.execute(sa.text(_APPLY_SQL[entity]), {"pages": json.dumps(sorted(pages.get(entity, ())))})
             if markers:
                 _apply_scope_removed(conn, entity)
             if not ENTITIES[entity].searchable:
                 continue
             # Entries of changed and deleted rows go; live rows without one get a fresh rowid.
             index.drop_entries(conn, entity, _STAGED_IDS, {})
-            lo, hi = index.add_refs(conn, entity)
+            # A large pull walks the table once; a small one probes just its rows.
+            small = counts.get(entity, 0) <= DEFER_INDEX_ROWS
+            lo, hi = index.add_refs(conn, entity, _STAGED_IDS if small else None)
             if defer:
                 first = lo if first is None else first
                 last = hi
@@ -244,7 +270,13 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
                 index.fill_texts(conn, entity, lo, hi)
     if defer and first is not None:
         index.defer_texts(conn, first, last)
-    _rebase_pending(conn, touched)
+    _rebase_pending(conn)
+    for entity, ids in also.items():
+        if entity not in counts:
+            touched[entity] = set(ids)
+        elif counts[entity] <= PUBLISH_IDS_MAX:
+            touched[entity].update(ids)
+        # else: already "any row"
     state = conn.execute(sa.select(sync_state.c.staging_cursor).where(sync_state.c.id == 1)).scalar()
     conn.execute(sync_state.update().where(sync_state.c.id == 1).values(
         pull_cursor=state, staging_target=None))
@@ -335,13 +367,21 @@ def _drop_rows_the_server_no_longer_has(conn: sa.Connection) -> dict[str, set[st
     return dropped
 
 
-def _rebase_pending(conn: sa.Connection, touched: Mapping[str, set[str]]) -> None:
+def _rebase_pending(conn: sa.Connection) -> None:
+    """Lay this console's queued patches back over the rows the swap just overwrote."""
     pending = conn.execute(
         sa.select(outbox.c.entity, outbox.c.entity_id, outbox.c.op, outbox.c.payload)
         .where(outbox.c.status.in_((PENDING, IN_FLIGHT)), outbox.c.op == "patch")
         .order_by(outbox.c.device_seq)).all()
+    if not pending:
+        return
+    # Which of them the swap overwrote: one pass over staging for all queued ids.
+    overwritten = {(e, i) for e, i in conn.execute(sa.text(
+        "SELECT j.value ->> '$.entity', j.value ->> '$.id' FROM pull_staging p, jsonb_each(p.data) j "
+        "WHERE p.entity = '#page' AND j.value ->> '$.id' IN (SELECT value FROM json_each(:ids))"),
+        {"ids": json.dumps(sorted({rid for _e, rid, _o, _p in pending}))})}
     for entity, rid, _op, payload in pending:
-        if rid in touched.get(entity, ()):
+        if (entity, rid) in overwritten:
             table = ENTITY_TABLES[entity]
             conn.execute(table.update().where(table.c.id == rid).values(**payload))
 

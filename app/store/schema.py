@@ -76,6 +76,9 @@ outbox = sa.Table(
     sa.Column("applied_rev", sa.Integer),
     sa.Column("result", sa.JSON),
     sa.Column("acked_at", sa.String(40)),
+    # The device's hash chain (migration 0005, app.domain.outbox_chain), set when the row is queued.
+    sa.Column("prev_hash", sa.String(64)),
+    sa.Column("hash", sa.String(64)),
 )
 
 sync_state = sa.Table(

@@ -8,10 +8,13 @@ typed errors the engine knows how to act on.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+
+from app.sync import signing
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 30.0
@@ -24,6 +27,18 @@ class TransportError(Exception):
 
 class Offline(TransportError):
     """No answer (connection refused, timeout, 5xx): try again later."""
+
+
+class RateLimited(Offline):
+    """429: the server asks this console to slow down; nothing was done, retry after ``retry_after`` s.
+
+    An Offline, so the engine backs off and keeps the queue (no mutation is marked failed, no
+    attempt counted); the transport itself sends nothing more until Retry-After has passed.
+    """
+
+    def __init__(self, retry_after: float, message: str = ""):
+        super().__init__(message or f"rate limited, retry in {retry_after:.0f} s")
+        self.retry_after = retry_after
 
 
 class AuthExpired(TransportError):
@@ -60,6 +75,21 @@ class BadResponse(TransportError):
     """The server answered with something that is not the protocol."""
 
 
+def _retry_after(header: str | None, data: Any) -> float:
+    """Seconds from Retry-After (or the body's retry_after), clamped to [1, 3600]; 5 when absent."""
+    values = [header]
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        values.append(data["error"].get("retry_after"))
+    for value in values:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            continue  # an HTTP-date Retry-After is not sent by our server: use the default
+        if seconds == seconds:  # not NaN
+            return min(max(seconds, 1.0), 3600.0)
+    return 5.0
+
+
 class Page(dict):
     """A pull answer, parsed, that also keeps the body as received (``raw``).
 
@@ -81,6 +111,7 @@ class SyncTransport:
         # The console's record schema, sent with every pull: a server that no longer serves it
         # answers 426, so a console too old says "update required" even with nothing to push.
         self.schema_version: int | None = None
+        self.not_before = 0.0  # time.monotonic() before which a 429's Retry-After says: send nothing
 
     # -- plumbing ---------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -91,9 +122,16 @@ class SyncTransport:
             return {"Authorization": f"Bearer {self.access_token}"}
         return {}
 
-    def _call(self, method: str, path: str, *, auth: bool = True, keep_raw: bool = False, **kw: Any) -> Any:
+    def _call(self, method: str, path: str, *, auth: bool = True, keep_raw: bool = False,
+              content_type: str | None = None, **kw: Any) -> Any:
+        wait = self.not_before - time.monotonic()
+        if wait > 0:
+            raise RateLimited(wait)
+        headers = self._headers(auth)
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
-            resp = self.session.request(method, self._url(path), headers=self._headers(auth),
+            resp = self.session.request(method, self._url(path), headers=headers,
                                         timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True, **kw)
             body = resp.raw.read(MAX_RESPONSE_BYTES + 1, decode_content=True)
         except (requests.ConnectionError, requests.Timeout) as e:
@@ -108,6 +146,11 @@ class SyncTransport:
             data = None
         if resp.status_code >= 500:
             raise Offline(f"server error {resp.status_code}")
+        if resp.status_code == 429:
+            retry_after = _retry_after(resp.headers.get("Retry-After"), data)
+            self.not_before = time.monotonic() + retry_after
+            err = data.get("error") if isinstance(data, dict) else None
+            raise RateLimited(retry_after, str(err.get("message", "")) if isinstance(err, dict) else "")
         if resp.status_code >= 400:
             self._raise_for(resp.status_code, data)
         if data is None:
@@ -138,19 +181,23 @@ class SyncTransport:
         return self._call("GET", "/health", auth=False)
 
     def login(self, username: str, password: str, device_id: str) -> dict:
-        data = self._call("POST", "/auth/login", auth=False,
-                          json={"username": username, "password": password, "device_id": device_id})
+        data = self._call("POST", "/auth/login", auth=False, json=signing.with_public_key(
+            {"username": username, "password": password, "device_id": device_id}))
         self.access_token = data["access_token"]
         return data
 
     def refresh(self, refresh_token: str, device_id: str) -> dict:
         data = self._call("POST", "/auth/refresh", auth=False,
-                          json={"refresh_token": refresh_token, "device_id": device_id})
+                          json=signing.with_public_key({"refresh_token": refresh_token, "device_id": device_id}))
         self.access_token = data["access_token"]
         return data
 
     def push(self, body: dict) -> dict:
-        return self._call("POST", "/sync/push", json=body)
+        # Compact UTF-8 instead of requests' ASCII escapes: a batch of Chinese log lines is a
+        # third of the bytes, and the server parses it that much faster.
+        body = signing.sign_push_body(body)  # batch_sig when this process holds the device key
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return self._call("POST", "/sync/push", data=data, content_type="application/json")
 
     def pull(self, cursor: int, limit: int) -> dict:
         params = {"cursor": cursor, "limit": limit}
@@ -160,3 +207,11 @@ class SyncTransport:
 
     def device_state(self) -> dict:
         return self._call("GET", "/sync/device-state")
+
+    def quarantine(self, status: str = "held") -> dict:
+        """Mutations held for a shift leader (leaders and administrators only)."""
+        return self._call("GET", "/quarantine", params={"status": status})
+
+    def decide_quarantined(self, mutation_id: str, approve: bool, comment: str | None = None) -> dict:
+        action = "approve" if approve else "decline"
+        return self._call("POST", f"/quarantine/{mutation_id}/{action}", json={"comment": comment})

@@ -45,6 +45,13 @@ ensure_ascii=False, separators=(",", ":"))`` over the parsed mutation objects ex
 they appear in the file (use :func:`outbox_signature`). The import goes through the same
 ledger as a push, so importing a file twice changes nothing.
 
+Device signatures, the push hash chain and quarantine (docs/protocol.md)
+-------------------------------------------------------------------------
+Optional, added fields: ``device_public_key`` on login/refresh (enrols the console's
+Ed25519 key on first use), ``prev_hash``/``hash`` on each mutation and ``batch_sig`` on the
+push (app.sync.signing). A new outcome ``quarantined`` holds a mutation for a shift leader
+(``GET /api/v1/quarantine``, ``POST /api/v1/quarantine/{mutation_id}/approve|decline``).
+
 Error body, every status ≥ 400: ``{"error": {"code": "…", "message": "…", ...}}``.
 """
 
@@ -67,16 +74,20 @@ DEFAULT_PULL_LIMIT = 1000
 MAX_PULL_LIMIT = 5000
 
 Op = Literal["create", "patch", "append", "delta", "delete"]
-Outcome = Literal["applied", "applied_with_conflict", "rejected"]
-OUTCOMES: tuple[str, ...] = ("applied", "applied_with_conflict", "rejected")
+Outcome = Literal["applied", "applied_with_conflict", "rejected", "quarantined"]
+OUTCOMES: tuple[str, ...] = ("applied", "applied_with_conflict", "rejected", "quarantined")
 
 # Per-mutation rejection codes (MutationResult.code).
 REJECT_CODES = (
     "unknown_entity", "bad_op", "forbidden", "out_of_scope", "server_owned", "unknown_field",
     "invalid", "not_found", "exists", "deleted", "append_only", "id_mismatch", "bad_reference",
-    "server_error", "author_unverified",
+    "server_error", "author_unverified", "quarantine_declined",
 )
+# Why a mutation was quarantined (MutationResult.code when outcome is "quarantined").
+QUARANTINE_CODES = ("author_unverified", "author_role", "client_time_outside_window")
 
+_HASH_PATTERN = r"^[0-9a-f]{64}$"
+_B64_PATTERN = r"^[A-Za-z0-9+/]+={0,2}$"
 _UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 
 
@@ -111,6 +122,9 @@ class Mutation(_Request):
     base_rev: dict[str, int] | None = None  # field -> server revision the officer saw
     client_time: str | None = Field(default=None, max_length=64)  # for people only, never ordering
     author_id: str | None = Field(default=None, pattern=_UUID_PATTERN)
+    # The device's hash chain (app.domain.outbox_chain); optional, required of enrolled devices.
+    prev_hash: str | None = Field(default=None, pattern=_HASH_PATTERN)
+    hash: str | None = Field(default=None, pattern=_HASH_PATTERN)
 
     @field_validator("payload")
     @classmethod
@@ -125,6 +139,8 @@ class PushRequest(_Request):
     schema_version: int = SCHEMA_VERSION
     app_version: str | None = Field(default=None, max_length=64)
     mutations: list[Mutation] = Field(max_length=MAX_MUTATIONS)
+    # Ed25519 signature (base64) over the last mutation's hash (app.sync.signing.batch_message).
+    batch_sig: str | None = Field(default=None, max_length=128, pattern=_B64_PATTERN)
 
 
 class Problem(_Response):
@@ -146,7 +162,7 @@ class MutationResult(_Response):
     mutation_id: str
     outcome: Outcome
     rev: int | None = None  # the server revision that carries the effect (None when rejected)
-    code: str | None = None  # a REJECT_CODES value when rejected
+    code: str | None = None  # a REJECT_CODES value when rejected, a QUARANTINE_CODES value when quarantined
     message: str | None = None  # "中文 / English"
     conflict_ids: list[str] = Field(default_factory=list)  # sync_conflict rows raised
     problems: list[Problem] = Field(default_factory=list)  # per-field validation problems
@@ -207,11 +223,13 @@ class LoginRequest(_Request):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
     device_id: str = Field(pattern=_UUID_PATTERN)
+    device_public_key: str | None = Field(default=None, max_length=64, pattern=_B64_PATTERN)  # Ed25519, raw, b64
 
 
 class RefreshRequest(_Request):
     refresh_token: str = Field(min_length=16, max_length=256)
     device_id: str = Field(pattern=_UUID_PATTERN)
+    device_public_key: str | None = Field(default=None, max_length=64, pattern=_B64_PATTERN)
 
 
 class UserInfo(_Response):
@@ -228,6 +246,40 @@ class TokenResponse(_Response):
     token_type: str = "bearer"
     user: UserInfo
     device_key: str | None = None  # hex key for signing outbox exports (see module docstring)
+
+
+# ---- Quarantine
+
+
+class QuarantineItem(_Response):
+    """A mutation held for a shift leader (GET /api/v1/quarantine)."""
+
+    device_id: str
+    mutation_id: str
+    device_seq: int
+    entity: str
+    entity_id: str
+    op: str
+    payload: dict[str, Any] = Field(default_factory=dict)
+    author_id: str | None = None  # the officer the mutation names
+    author_name: str | None = None
+    pushed_by: str  # the officer whose token pushed it
+    pushed_by_name: str | None = None
+    code: str  # a QUARANTINE_CODES value
+    message: str
+    client_time: str | None = None
+    received_at: str
+    status: Literal["held", "approved", "declined"] = "held"
+    decided_by: str | None = None
+    decided_at: str | None = None
+
+
+class QuarantineList(_Response):
+    items: list[QuarantineItem]
+
+
+class QuarantineDecision(_Request):
+    comment: str | None = Field(default=None, max_length=500)
 
 
 # ---- Health, events, errors

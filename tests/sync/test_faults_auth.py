@@ -153,8 +153,8 @@ def test_t15_queue_of_one_officer_is_never_re_attributed_to_the_next(console, se
 def test_t15_a_change_naming_an_author_never_signed_in_on_the_device_is_refused_not_taken_over(
         server, database):
     """Pass: a mutation whose author never signed in on the pushing device is not recorded (as
-    the pusher's or anyone's): it is rejected as author_unverified, visibly, with nothing written;
-    the same device's own officer's next mutation goes through in order."""
+    the pusher's or anyone's): it is quarantined (author_unverified) for a shift leader, visibly,
+    with nothing written; the same device's own officer's next mutation goes through in order."""
     from sync_live import Console, new_id
 
     w = Console(server, "officer_s1b")
@@ -166,7 +166,7 @@ def test_t15_a_change_naming_an_author_never_signed_in_on_the_device_is_refused_
     own = w.mutation("duty_log_entry", new_id(), "append", {"kind": "note", "body": "t15own", "occurred_at": NOW,
                                                            "org_unit_id": STREET1})
     first, second = w.push(forged, own)["results"]
-    assert (first["outcome"], first["code"]) == ("rejected", "author_unverified")
+    assert (first["outcome"], first["code"]) == ("quarantined", "author_unverified")
     assert second["outcome"] == "applied"
     assert server_records(database, "duty_log_entry", lambda d: d.get("body") == "t15forged") == []
     [row] = server_records(database, "duty_log_entry", lambda d: d.get("body") == "t15own")

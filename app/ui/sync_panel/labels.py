@@ -22,7 +22,7 @@ OPS = {"create": N_("新建"), "patch": N_("修改"), "append": N_("追加"), "d
 
 STATES = {"pending": N_("等待上传"), "in_flight": N_("上传中"), "applied": N_("已上传"),
           "applied_with_conflict": N_("已上传（有冲突）"), "rejected": N_("被拒绝"),
-          "resubmitted": N_("已重新提交")}
+          "resubmitted": N_("已重新提交"), "quarantined": N_("待带班领导审核")}
 
 # The fields officers edit most; any other field shows its wire name (which is at least stable).
 FIELDS = {

@@ -13,7 +13,8 @@ from app.ui.sync_panel.models import OutboxModel
 LIMIT = 5000  # the newest this many; a longer queue is still all there, and all uploaded
 
 FILTERS = ((N_("全部状态"), None), (N_("等待上传"), WAITING), (N_("已上传"), UPLOADED),
-           (N_("被拒绝"), ("rejected",)), (N_("已重新提交"), ("resubmitted",)))
+           (N_("被拒绝"), ("rejected",)), (N_("已重新提交"), ("resubmitted",)),
+           (N_("待带班领导审核"), ("quarantined",)))
 
 
 class OutboxTab(ListTab):

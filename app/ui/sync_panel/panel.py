@@ -16,6 +16,7 @@ from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from app.domain import clock
+from app.services import quarantine as quarantine_service
 from app.services.changes import ChangeSet
 from app.services.sync_panel_queries import WAITING, sync_facts
 from app.services.sync_status import SyncStatus
@@ -24,6 +25,7 @@ from app.ui.i18n import N_, tr
 from app.ui.sync_panel.conflicts_tab import ConflictsTab
 from app.ui.sync_panel.list_tab import ListTab
 from app.ui.sync_panel.outbox_tab import OutboxTab
+from app.ui.sync_panel.quarantine_tab import QuarantineTab
 from app.ui.sync_panel.rejected_tab import RejectedTab
 from app.ui.sync_panel.status_tab import Counts, StatusTab
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 COALESCE_MS = 200
 TABS = (("outbox", N_("待上传")), ("conflicts", N_("冲突")), ("rejected", N_("被拒绝")), ("status", N_("状态")))
+LEADER_TAB = ("quarantine", N_("待审核"))  # a shift leader's console only (quarantine_tab.py)
 TAB_ICONS = {"conflicts": "conflict", "rejected": "rejected"}
 
 
@@ -94,8 +97,15 @@ class SyncPanel(QWidget):
         status_scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         status_scroll.setWidget(self.status_tab)
         self._containers: dict[str, QWidget] = {**self.pages, "status": status_scroll}
-        for key, _ in TABS:
+        self.tab_list = list(TABS)
+        self.quarantine: QuarantineTab | None = None
+        if quarantine_service.can_decide(host.ctx) and not host.read_only:
+            self.quarantine = QuarantineTab(host, self._label_tabs)
+            self.pages["quarantine"] = self._containers["quarantine"] = self.quarantine
+            self.tab_list.insert(3, LEADER_TAB)  # before the status form
+        for key, _ in self.tab_list:
             self.tabs.addTab(self._containers[key], "")
+        self.tabs.currentChanged.connect(self._on_tab)
         self.as_of = QLabel(objectName="asOfLabel")
         self.tabs.setCornerWidget(self.as_of, Qt.Corner.TopRightCorner)  # beside the tabs, not a row of its own
         self._layout.addWidget(self.tabs, 1)
@@ -114,7 +124,7 @@ class SyncPanel(QWidget):
         return self._dock is None or not self._dock.visibleRegion().isEmpty()
 
     def show_tab(self, key: str) -> None:
-        """Bring one tab to the front: "outbox", "conflicts", "rejected" or "status"."""
+        """Bring one tab to the front: "outbox", "conflicts", "rejected", "status" (or "quarantine")."""
         self.ensure_built()
         page = self.pages[key]
         self.tabs.setCurrentWidget(self._containers[key])
@@ -178,11 +188,18 @@ class SyncPanel(QWidget):
     def _label_tabs(self) -> None:
         counts = self.counts
         numbers = {"outbox": counts.waiting, "conflicts": counts.conflicts, "rejected": counts.rejected}
-        for i, (key, label) in enumerate(TABS):
+        if self.quarantine is not None:
+            numbers["quarantine"] = self.quarantine.model.rowCount()
+        for i, (key, label) in enumerate(self.tab_list):
             n = numbers.get(key, 0)
             self.tabs.setTabText(i, f"{tr(label)} ({n:,})" if n else tr(label))
             icon = TAB_ICONS.get(key)
             self.tabs.setTabIcon(i, icons.icon(icon) if icon and n else QIcon())  # icon + count: never colour alone
+
+    def _on_tab(self, _index: int) -> None:
+        # The held list lives on the server: read when the leader opens the tab (F5 reads again).
+        if self.quarantine is not None and self.tabs.currentWidget() is self.quarantine and not self.quarantine.loaded:
+            self.quarantine.load()
 
     def _schedule(self) -> None:
         # Throttle, not debounce: a steady stream of sync pages still refreshes every 200 ms.
