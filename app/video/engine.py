@@ -22,7 +22,7 @@ T = TypeVar("T")
 # loop, the feed threads and the encoders run Python between their C calls; a GUI thread that wants
 # the GIL back waits up to one interval per hand-over, and a 5 ms timer tick can lose several in a
 # row. A shorter interval bounds each wait; it costs a little switching, measured as noise next to
-# VP8 (docs/perf/video3.md). None leaves the interpreter's setting alone.
+# VP8 (docs/performance.md, "Video, round 3"). None leaves the interpreter's setting alone.
 SWITCH_INTERVAL: float | None = 0.002
 # Freeze the objects the console holds when the first call starts (Qt wrappers, modules, the cache's
 # metadata: ~130 k) out of the cyclic collector's sight. A full (generation 2) collection walks every
