@@ -252,7 +252,7 @@ def apply_staged(conn: sa.Connection) -> dict[str, set[str]]:
     defer = sum(counts.values()) > DEFER_INDEX_ROWS
     first = last = None
     with bulk_indexing():
-        for entity in counts.keys() | also.keys():
+        for entity in [*counts, *(e for e in also if e not in counts)]:  # a stable order, run to run
             conn.execute(sa.text(_APPLY_SQL[entity]), {"pages": json.dumps(sorted(pages.get(entity, ())))})
             if markers:
                 _apply_scope_removed(conn, entity)
