@@ -63,7 +63,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _storable(value: Any) -> bool:
+def storable(value: Any) -> bool:
     """False for what no database column can hold: NUL, lone surrogates, NaN and infinities."""
     stack = [value]
     while stack:
@@ -108,7 +108,7 @@ def _check_value(f: Field, value: Any) -> Problem | None:
         if f.max_len is not None and len(value) > f.max_len:
             return Problem(f.name, "too_long", f"过长（最多 {f.max_len} 字）",
                            f"too long (at most {f.max_len} characters)")
-        if not _storable(value):
+        if not storable(value):
             return Problem(f.name, "nul", "含有非法字符", "contains a NUL or an unpaired surrogate character")
     elif kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -129,7 +129,7 @@ def _check_value(f: Field, value: Any) -> Problem | None:
             return Problem(f.name, "type", "时间格式无效（需带时区）",
                            "must be an ISO-8601 time with offset")
     elif kind == "json":
-        if not _storable(value):
+        if not storable(value):
             return Problem(f.name, "nul", "含有非法字符或超出范围的数字",
                            "holds a NUL, an unpaired surrogate or a number out of range")
     elif kind == "date":

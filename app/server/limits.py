@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.domain.validate import storable
 from app.server.errors import ApiError
 from app.sync import wire
 
@@ -86,29 +87,11 @@ def _storable_text(value: Any) -> None:
     """Refuse what PostgreSQL's jsonb (and SQLite's text) cannot store: NUL and lone surrogates.
 
     Checked at the door, so such a body is one clear 422 instead of a 500 for the whole batch.
+    (Non-finite numbers never get this far: the parser refuses them.)
     """
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, str):
-            if "\x00" in v or not _encodable(v):
-                raise ApiError(422, "invalid_characters",
-                               "内容含有无法保存的字符（NUL 或孤立代理项） / text holds a NUL or a lone surrogate")
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-
-
-def _encodable(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")  # a lone surrogate cannot be encoded
-    except UnicodeEncodeError:
-        return False
-    return True
+    if not storable(value):
+        raise ApiError(422, "invalid_characters",
+                       "内容含有无法保存的字符（NUL 或孤立代理项） / text holds a NUL or a lone surrogate")
 
 
 async def read_json(request: Request) -> Any:
